@@ -1,0 +1,38 @@
+"""Shared fixtures: the real MNIST in ../shared/data, tiny in-memory batches, and quiet Lightning."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST_DIR = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    if not (MNIST_DIR / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        pytest.skip(f"real MNIST not found under {MNIST_DIR}/MNIST/raw")
+    return MNIST_DIR
+
+
+@pytest.fixture(autouse=True)
+def _quiet_lightning():
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*")
+        yield
+
+
+def fake_batches(n: int = 16, seed: int = 0) -> torch.utils.data.DataLoader:
+    """A loader of n random 28x28 images in [-1, 1] with zero labels, batch size 8."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 1, 28, 28, generator=g) * 2 - 1
+    ds = torch.utils.data.TensorDataset(images, torch.zeros(n, dtype=torch.long))
+    return torch.utils.data.DataLoader(ds, batch_size=8, drop_last=True)
