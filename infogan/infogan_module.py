@@ -1,0 +1,315 @@
+"""InfoGAN as a LightningModule, and the training CLI behind ``python -m infogan.infogan_module``.
+
+One training step (manual optimization, two optimizers):
+
+1. draw z and the codes c from this rank's latent stream; ``fake = G(z, c)``: the only generator forward.
+2. discriminator + Q step (optimizer 0 holds trunk, D head and Q head), on ``fake.detach()``::
+
+       loss_d = bce(D(real), 1) + bce(D(fake), 0) + sum_k lambda_k NLL_k(Q(fake), c)
+
+3. generator step (optimizer 1 holds G only)::
+
+       loss_g = bce(D(fake), 1) + sum_k lambda_k NLL_k(Q(fake), c)
+
+Q is stepped with D's optimizer, as in the authors' official code: the information term reaches Q (and the shared
+trunk) in step 2 and G in step 3. During step 3 ``toggled_optimizer`` switches ``requires_grad`` off on D's
+parameters, so the backward pass computes no weight gradients for D that would be thrown away.
+
+Lightning counts every ``optimizer.step()`` in ``trainer.global_step``: two per batch here. The CLI's
+``--max_steps`` counts batches (the paper's "iterations") and converts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from infogan.latent import PRIORS, CodeValues, LatentSample, LatentSpec
+from infogan.networks import PRESETS, build_networks
+
+_MASK63 = (1 << 63) - 1
+
+
+def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator's logits (N,) against the label real (1) or fake (0)."""
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+class InfoGAN(pl.LightningModule):
+    """Generator, discriminator and Q head trained with the InfoGAN objective.
+
+    Args:
+        noise_dim: size of the noise z.
+        categorical: K of each categorical code, e.g. ``[10]``.
+        continuous: number of continuous codes.
+        continuous_prior: ``"uniform"`` (Unif(-1, 1)) or ``"gaussian"`` (N(0, 1)).
+        learn_variance: Q predicts each continuous code's log-variance (else unit std, as the official code).
+        preset: network preset (see :data:`infogan.networks.PRESETS`).
+        channels: image channels.
+        lr_g, lr_d: Adam learning rates of the generator and of discriminator + Q.
+        beta1, beta2: Adam betas (the paper: 0.5, 0.999).
+        lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
+        seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
+
+    All arguments are plain data, so checkpoints load with ``weights_only=True``.
+    """
+
+    def __init__(
+        self,
+        noise_dim: int = 62,
+        categorical: Sequence[int] = (10,),
+        continuous: int = 2,
+        continuous_prior: str = "uniform",
+        learn_variance: bool = False,
+        preset: str = "mnist",
+        channels: int = 1,
+        lr_g: float = 1e-3,
+        lr_d: float = 2e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.999,
+        lambda_cat: float = 1.0,
+        lambda_cont: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        categorical = [int(k) for k in categorical]  # a list, never a tuple or tensor: plain data in checkpoints
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance)
+        self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels)
+        self._latent_rng = torch.Generator()
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        categorical: CodeValues = None,
+        continuous: CodeValues = None,
+        z: Optional[torch.Tensor] = None,
+        seed: Optional[int] = None,
+    ) -> torch.Tensor:
+        """Generate n images with the generator in eval mode (BatchNorm running statistics).
+
+        Args:
+            n: number of images.
+            categorical: None (drawn), one value per categorical code (int or None), or an (n, num_categorical)
+                long tensor.
+            continuous: None, one value per continuous code (float or None), or an (n, num_continuous) tensor.
+            z: (n, noise_dim) noise to use instead of drawing it.
+            seed: makes the draw reproducible (same seed, same images).
+
+        Returns:
+            (n, C, H, W) float tensor in [-1, 1], on the model's device.
+        """
+        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        codes = self.latent.sample(n, rng, categorical, continuous, z).to(self.device)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator(self.latent.to_input(codes)).float()
+        finally:
+            self.generator.train(was_training)
+
+    @torch.no_grad()
+    def estimate_mi(self, n: int = 1000, seed: int = 0) -> dict[str, float]:
+        """The MI lower bound H(c_k) - NLL_k per code on n fresh samples (all networks in eval mode)."""
+        codes = self.latent.sample(n, torch.Generator().manual_seed(seed)).to(self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            _, q_out = self.discriminator(self.generator(self.latent.to_input(codes)))
+            return {k: float(v) for k, v in self.latent.mi_bound(self.latent.nll(q_out, codes)).items()}
+        finally:
+            self.train(was_training)
+
+    # ------------------------------------------------------------------ training
+    def _draw_codes(self, n: int) -> LatentSample:
+        """This batch's latent draw: a stream derived from (seed, global rank, step).
+
+        Deriving it rather than carrying one generator along means every rank draws different codes, and a resumed
+        run draws exactly what the uninterrupted run would have, with no generator state to checkpoint.
+        """
+        mix = (self.hparams.seed * 1_000_003 + self.global_rank) * 1_000_003 + self.global_step
+        self._latent_rng.manual_seed(mix & _MASK63)
+        return self.latent.sample(n, self._latent_rng).to(self.device, non_blocking=True)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        real = batch[0]
+        codes = self._draw_codes(real.shape[0])
+        fake = self.generator(self.latent.to_input(codes))
+        d_logs = self._discriminator_step(real, fake.detach(), codes)
+        g_logs = self._generator_step(fake, codes)
+        self.log("loss/d", d_logs.pop("loss/d"), prog_bar=True)
+        self.log_dict(g_logs["progress"], prog_bar=True)
+        self.log_dict({**d_logs, **g_logs["other"]})
+
+    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, codes: LatentSample) -> dict:
+        """Update trunk, D head and Q head on real images and detached fakes."""
+        opt_d = self.optimizers()[0]
+        d = self.discriminator
+        with self.toggled_optimizer(opt_d):
+            logit_real = d.head(d.trunk(real)).squeeze(1)
+            h_fake = d.trunk(fake)
+            logit_fake = d.head(h_fake).squeeze(1)
+            nll = self.latent.nll(d.q(h_fake), codes)
+            info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
+            loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt_d.step()
+        return {
+            "loss/d": loss.detach(),
+            "d(x)": torch.sigmoid(logit_real.detach()).mean(),
+            "d(g(z))": torch.sigmoid(logit_fake.detach()).mean(),
+        }
+
+    def _generator_step(self, fake: torch.Tensor, codes: LatentSample) -> dict:
+        """Update G: fool the (just updated) D and make the codes recoverable by Q."""
+        opt_g = self.optimizers()[1]
+        d = self.discriminator
+        with self.toggled_optimizer(opt_g):
+            h = d.trunk(fake)
+            nll = self.latent.nll(d.q(h), codes)
+            info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
+            loss = adversarial_loss(d.head(h).squeeze(1), True) + info
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt_g.step()
+        mi = self.latent.mi_bound(nll)
+        progress = {"loss/g": loss.detach()}
+        if "cat0" in mi:
+            progress["mi/cat0"] = mi.pop("cat0")
+        other = {f"info/{k}": v.detach() for k, v in nll.items()}
+        other.update({f"mi/{k}": v for k, v in mi.items()})
+        return {"progress": progress, "other": other}
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        betas = (hp.beta1, hp.beta2)
+        # Fused Adam updates all tensors in one kernel: the per-parameter loop is ~20% of a CPU step otherwise.
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr_d, betas=betas, fused=True)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=betas, fused=True)
+        return [opt_d, opt_g]
+
+
+# ---------------------------------------------------------------------- CLI
+def _int_or_float(text: str) -> int | float:
+    """Lightning's limit_*_batches convention: an int counts batches, a float is a fraction."""
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _devices(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[str]:
+    """The version folder a checkpoint under LOG_DIR/version_N/checkpoints/ came from, so a resumed run logs on there."""
+    if not ckpt_path:
+        return None
+    ckpt = Path(ckpt_path).resolve()
+    run_dir = ckpt.parent.parent
+    if ckpt.parent.name == "checkpoints" and run_dir.parent == Path(log_dir).resolve():
+        return run_dir.name
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m infogan.infogan_module",
+        description="Train InfoGAN. The defaults are the paper's MNIST recipe (Chen et al. 2016).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="mnist", choices=["mnist"], help="dataset to train on")
+    g.add_argument("--data_dir", "--datadir", dest="data_dir", default="data",
+                   help="folder holding the dataset in torchvision's layout (MNIST/raw/...)")
+    g.add_argument("--batch_size", type=int, default=128, help="images per batch on each device")
+    g.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (0 is fastest for in-memory MNIST)")
+
+    g = p.add_argument_group("latent codes")
+    g.add_argument("--categorical", type=int, nargs="*", default=[10], metavar="K",
+                   help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5)")
+    g.add_argument("--continuous", type=int, default=2, help="number of continuous codes")
+    g.add_argument("--continuous_prior", choices=PRIORS, default="uniform",
+                   help="prior of the continuous codes: Unif(-1, 1) or N(0, 1)")
+    g.add_argument("--learn_variance", action="store_true",
+                   help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
+    g.add_argument("--noise_dim", type=int, default=62, help="size of the incompressible noise z")
+
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
+    g.add_argument("--lambda_cont", type=float, default=0.1, help="weight of the continuous information term")
+    g.add_argument("--lr_g", type=float, default=1e-3, help="generator Adam learning rate")
+    g.add_argument("--lr_d", type=float, default=2e-4, help="discriminator + Q Adam learning rate")
+    g.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and the latent stream")
+
+    g = p.add_argument_group("trainer")
+    g.add_argument("--max_epochs", type=int, default=11,
+                   help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
+    g.add_argument("--max_steps", type=int, default=-1,
+                   help="stop after this many training batches (iterations); -1: no limit. Lightning's "
+                        "trainer.global_step counts both optimizer steps, so it reads 2x this number")
+    g.add_argument("--limit_train_batches", type=_int_or_float, default=1.0,
+                   help="batches per epoch: an int counts batches, a float is a fraction of the epoch")
+    g.add_argument("--limit_val_batches", type=_int_or_float, default=1.0, help="like --limit_train_batches")
+    g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
+    g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
+                   help="number of devices (or a list like 0,1, or auto)")
+    g.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
+    g.add_argument("--precision", default="32-true", help="32-true, 16-mixed or bf16-mixed")
+    g.add_argument("--fast_dev_run", type=int, nargs="?", const=1, default=0, metavar="N",
+                   help="run N (default 1) batches of training and validation to check the set-up, write nothing")
+    g.add_argument("--log_dir", default="lightning_logs", help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
+    g.add_argument("--log_every_n_steps", type=int, default=50, help="write scalars every N batches")
+    g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
+    """Train from command-line arguments; returns the fitted Trainer."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from infogan.callbacks import SampleGrid
+    from infogan.data import InfoGANDataModule
+
+    args = build_parser().parse_args(argv)
+    pl.seed_everything(args.seed, workers=True, verbose=False)
+    data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers)
+    channels, _ = data.image_shape
+    model = InfoGAN(
+        noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
+        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, preset=args.dataset,
+        channels=channels, lr_g=args.lr_g, lr_d=args.lr_d, lambda_cat=args.lambda_cat,
+        lambda_cont=args.lambda_cont, seed=args.seed,
+    )
+    trainer = pl.Trainer(
+        accelerator=args.accelerator,
+        devices=args.devices,
+        strategy=args.strategy,
+        precision=args.precision,
+        max_epochs=args.max_epochs,
+        max_steps=2 * args.max_steps if args.max_steps > 0 else -1,  # two optimizer steps per batch
+        limit_train_batches=args.limit_train_batches,
+        limit_val_batches=args.limit_val_batches,
+        fast_dev_run=args.fast_dev_run,
+        logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
+        callbacks=[ModelCheckpoint(save_last=True, save_top_k=0), SampleGrid()],
+        log_every_n_steps=args.log_every_n_steps,
+    )
+    trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+    if trainer.is_global_zero and not args.fast_dev_run:
+        print(f"logs and checkpoints: {trainer.log_dir}", file=sys.stderr)
+    return trainer
+
+
+if __name__ == "__main__":
+    main()
