@@ -22,6 +22,7 @@ Lightning counts every ``optimizer.step()`` in ``trainer.global_step``: two per 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -30,8 +31,11 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
+
 from infogan.latent import PRIORS, CodeValues, LatentSample, LatentSpec
-from infogan.networks import PRESETS, build_networks
+from infogan.metrics import ClusterAccuracy
+from infogan.networks import build_networks
 
 _MASK63 = (1 << 63) - 1
 
@@ -85,6 +89,18 @@ class InfoGAN(pl.LightningModule):
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels)
         self._latent_rng = torch.Generator()
+        self.val_metrics = torch.nn.ModuleDict()  # filled in setup() once the data's classes are known
+
+    def setup(self, stage: str) -> None:
+        """Build the validation metrics when the data has labels and the model a categorical code."""
+        num_classes = getattr(self.trainer.datamodule, "num_classes", None) if self._trainer else None
+        if num_classes and self.latent.categorical and not len(self.val_metrics):
+            k = self.latent.categorical[0]
+            self.val_metrics["accuracy"] = ClusterAccuracy(k, num_classes)
+            if k > num_classes:  # then also the fairer many-to-one number (see infogan.metrics)
+                self.val_metrics["accuracy_many_to_one"] = ClusterAccuracy(k, num_classes, many_to_one=True)
+            self.val_metrics["nmi"] = NormalizedMutualInfoScore()
+            self.val_metrics["ari"] = AdjustedRandScore()
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -191,6 +207,22 @@ class InfoGAN(pl.LightningModule):
         other.update({f"mi/{k}": v for k, v in mi.items()})
         return {"progress": progress, "other": other}
 
+    # ------------------------------------------------------------------ validation
+    def predict_category(self, images: torch.Tensor, code: int = 0) -> torch.Tensor:
+        """Q's guess of categorical code ``code`` for images (N, C, H, W) in [-1, 1]: (N,) cluster indices."""
+        _, q_out = self.discriminator(images)
+        return self.latent.split_q(q_out)[0][code].argmax(dim=1)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """Score the first categorical code against the labels of real images (metrics synced across ranks)."""
+        if not len(self.val_metrics):
+            return
+        images, labels = batch
+        pred = self.predict_category(images)
+        for name, metric in self.val_metrics.items():
+            metric.update(pred, labels)
+            self.log(f"val/{name}", metric, on_step=False, on_epoch=True, prog_bar=name == "accuracy")
+
     def configure_optimizers(self):
         hp = self.hparams
         betas = (hp.beta1, hp.beta2)
@@ -198,6 +230,26 @@ class InfoGAN(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr_d, betas=betas, fused=True)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=betas, fused=True)
         return [opt_d, opt_g]
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> InfoGAN:
+    """A trained InfoGAN from a checkpoint file, in eval mode.
+
+    Loads with ``weights_only=True``: checkpoints from strangers are untrusted, and a pickle that would run code is
+    refused. Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        model = InfoGAN.load_from_checkpoint(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
+                         f"could run code ({str(err).splitlines()[0]})") from None
+    except Exception as err:  # noqa: BLE001 - truncated zip, not a checkpoint, other model's weights, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is not a readable InfoGAN checkpoint: {first}") from None
+    return model.eval()
 
 
 # ---------------------------------------------------------------------- CLI
@@ -208,6 +260,21 @@ def _int_or_float(text: str) -> int | float:
 
 def _devices(text: str) -> int | str:
     return int(text) if text.isdigit() else text
+
+
+def _checkpointing(labelled: bool) -> list:
+    """last.ckpt every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy.
+
+    Two callbacks, not one with save_last: Lightning 2.6 rewrites last.ckpt only in a step where a monitored
+    checkpoint is also saved, which would leave last.ckpt behind after every epoch that did not improve.
+    """
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    last = ModelCheckpoint(save_last=True, save_top_k=0)
+    if not labelled:
+        return [last]
+    return [last, ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
+                                  auto_insert_metric_name=False)]
 
 
 def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[str]:
@@ -269,16 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run N (default 1) batches of training and validation to check the set-up, write nothing")
     g.add_argument("--log_dir", default="lightning_logs", help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
     g.add_argument("--log_every_n_steps", type=int, default=50, help="write scalars every N batches")
+    g.add_argument("--gif_every_n_epochs", type=int, default=1,
+                   help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
+                        "they are also written at the end of training")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
     """Train from command-line arguments; returns the fitted Trainer."""
-    from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import TensorBoardLogger
 
-    from infogan.callbacks import SampleGrid
+    from infogan.callbacks import LatentTraversalGIF, SampleGrid
     from infogan.data import InfoGANDataModule
 
     args = build_parser().parse_args(argv)
@@ -302,7 +371,8 @@ def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
         limit_val_batches=args.limit_val_batches,
         fast_dev_run=args.fast_dev_run,
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
-        callbacks=[ModelCheckpoint(save_last=True, save_top_k=0), SampleGrid()],
+        callbacks=[*_checkpointing(data.num_classes is not None), SampleGrid(),
+                   LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs)],
         log_every_n_steps=args.log_every_n_steps,
     )
     trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
