@@ -18,6 +18,8 @@ from torch.utils.data import DataLoader, Dataset
 DATASETS = ("mnist",)
 # dataset -> (channels, image size)
 IMAGE_SHAPES = {"mnist": (1, 28)}
+# dataset -> number of label classes (None: no labels, so no accuracy metrics)
+NUM_CLASSES = {"mnist": 10}
 
 
 class InMemoryImages(Dataset):
@@ -119,6 +121,11 @@ class InfoGANDataModule(pl.LightningDataModule):
     def image_shape(self) -> tuple[int, int]:
         """(channels, image size)."""
         return IMAGE_SHAPES[self.dataset]
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        """Label classes of the validation split, or None when the dataset has no labels."""
+        return NUM_CLASSES.get(self.dataset)
 
     def prepare_data(self) -> None:
         # Runs once per node before setup(): the only place a download may happen under DDP.

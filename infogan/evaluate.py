@@ -1,0 +1,94 @@
+"""Score a checkpoint: ``python -m infogan.evaluate CKPT [--dataset mnist] [--data_dir DIR] [--out metrics.json]``.
+
+Q assigns every image of the labelled test split to a category of the first categorical code; the clusters are
+matched to labels (Hungarian algorithm) for the unsupervised accuracy, and NMI and ARI need no matching (see
+:mod:`infogan.metrics`). Also reports the MI lower bound of every code on fresh generated samples. Prints a table and
+writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from infogan.data import DATASETS, InfoGANDataModule
+from infogan.infogan_module import load_model
+from infogan.metrics import cluster_scores
+
+
+@torch.no_grad()
+def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000) -> dict:
+    """Metrics of ``model`` (eval mode) on the validation split of ``data`` as plain data (see the module doc)."""
+    if not model.latent.categorical:
+        raise ValueError("this model has no categorical code, so there is nothing to match against labels")
+    if data.num_classes is None:
+        raise ValueError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
+    channels, _ = data.image_shape
+    if channels != model.hparams.channels:
+        raise ValueError(f"the checkpoint makes {model.hparams.channels}-channel images, "
+                         f"dataset {data.dataset!r} has {channels}")
+    data.setup("validate")
+    preds, labels = [], []
+    for batch in data.val_dataloader():
+        images, y = data.on_after_batch_transfer(batch, 0)
+        preds.append(model.predict_category(images.to(model.device)).cpu())
+        labels.append(y)
+    scores = cluster_scores(torch.cat(preds), torch.cat(labels), model.latent.categorical[0], data.num_classes)
+    scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
+    scores["num_images"] = len(torch.cat(labels))
+    return scores
+
+
+def format_table(scores: dict) -> str:
+    rows = [("accuracy (Hungarian, one-to-one)", f"{scores['accuracy']:.4f}"),
+            ("accuracy (many-to-one)", f"{scores['many_to_one_accuracy']:.4f}"),
+            ("NMI", f"{scores['nmi']:.4f}"), ("ARI", f"{scores['ari']:.4f}"),
+            ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
+            ("images", str(scores["num_images"]))]
+    rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines.append("confusion after matching (rows: true label, columns: matched label"
+                 + (", last: unmatched clusters)" if len(scores["confusion"][0]) > scores["num_classes"] else ")"))
+    lines += [" ".join(f"{v:5d}" for v in row) for row in scores["confusion"]]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m infogan.evaluate", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", help="a .ckpt written by training")
+    p.add_argument("--dataset", default="mnist", choices=DATASETS, help="labelled dataset to score against")
+    p.add_argument("--data_dir", "--datadir", dest="data_dir", default="data", help="folder holding the dataset")
+    p.add_argument("--out", default=None, help="write the metrics as JSON here")
+    p.add_argument("--batch_size", type=int, default=1000, help="images per forward pass")
+    p.add_argument("--mi_samples", type=int, default=5000, help="generated samples for the MI bound")
+    p.add_argument("--device", default="cpu", help="torch device")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        model = load_model(args.checkpoint, args.device)
+        data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
+        scores = evaluate(model, data, args.mi_samples)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
+    scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}
+    print(format_table(scores))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(scores, indent=2) + "\n")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return scores
+
+
+if __name__ == "__main__":
+    main()
