@@ -1,13 +1,19 @@
-"""Callbacks that show what the generator learned. They run on global rank zero only and draw with
-:meth:`InfoGAN.sample`, so they never touch the training stream of latent codes.
+"""Callbacks that show what the generator learned.
+
+They run on global rank zero only (no collective calls inside, so no other rank waits on them) and draw with
+:meth:`InfoGAN.sample`, which uses its own seeded stream and never touches the training stream of latent codes.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Optional
+
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.loggers import TensorBoardLogger
-from torchvision.utils import make_grid
+
+from infogan import render
 
 
 def logger_step(trainer: pl.Trainer) -> int:
@@ -15,32 +21,98 @@ def logger_step(trainer: pl.Trainer) -> int:
     return trainer.global_step // max(1, len(trainer.optimizers))
 
 
-def categorical_grid(model, rows: int, seed: int) -> torch.Tensor:
-    """A fixed-noise image grid: column j has categorical code 0 = j, each row one noise vector (rows x K images).
-
-    Other codes are drawn once per row and held along it. Returns (C, H', W') float in [0, 1].
-    """
-    k = model.latent.categorical[0] if model.latent.categorical else 1
-    base = model.latent.sample(rows, torch.Generator().manual_seed(seed))
-    rep = lambda t: t.repeat_interleave(k, dim=0)  # noqa: E731 - row r, column j -> index r * k + j
-    cat = rep(base.categorical)
-    if model.latent.categorical:
-        cat[:, 0] = torch.arange(k).repeat(rows)
-    images = model.sample(rows * k, categorical=cat, continuous=rep(base.continuous), z=rep(base.z))
-    return make_grid(images, nrow=k, normalize=True, value_range=(-1, 1))
+def _tensorboard(trainer: pl.Trainer):
+    """The SummaryWriter of the trainer's TensorBoard logger, or None."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
 
 
 class SampleGrid(pl.Callback):
-    """Logs a fixed-noise sample grid (rows: noise, columns: the first categorical code) each training epoch.
+    """Logs a fixed-noise sample grid (rows: noise, columns: the first categorical code) to TensorBoard each epoch.
 
-    The noise is the same every epoch so the grids show the generator's progress, not resampling.
+    The noise is the same every epoch, so successive grids show the generator's progress, not resampling.
     """
 
     def __init__(self, rows: int = 8, seed: int = 1234) -> None:
         self.rows, self.seed = rows, seed
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if not trainer.is_global_zero or not isinstance(trainer.logger, TensorBoardLogger):
+        writer = _tensorboard(trainer)
+        if trainer.is_global_zero and writer is not None:
+            writer.add_image("samples", render.category_grid(pl_module, self.rows, self.seed), logger_step(trainer))
+
+
+class LatentTraversalGIF(pl.Callback):
+    """Latent traversal GIFs, written to ``<log_dir>/media/`` and to TensorBoard as animated images.
+
+    * ``cat<i>.gif`` per categorical code: one frame per value 0..K-1; each frame an ``n``-image grid, one image
+      per fixed noise vector, the other codes held fixed.
+    * ``cont<i>.gif`` per continuous code: frames sweep the value from -r to +r and back (r = 2 for Unif(-1, 1),
+      showing extrapolation as the paper does; 3 for N(0, 1)).
+    * ``progress.gif``: :func:`infogan.render.progress_grid` once per epoch, one frame per epoch so far.
+
+    Traversals are written every ``every_n_epochs`` epochs and at the end of training; the progress frame every
+    epoch. Its own cost is logged as ``media/seconds`` so the overhead is measured in every run.
+
+    Args:
+        every_n_epochs: write traversal GIFs every this many epochs.
+        n, nrow: images per frame and per row of a frame.
+        frames: frames of a continuous sweep (one way).
+        seed: seed of the fixed noise, so GIFs of different epochs are comparable.
+        media_dir: where to write the GIFs; default ``<trainer.log_dir>/media``.
+    """
+
+    def __init__(self, every_n_epochs: int = 1, n: int = 64, nrow: int = 8, frames: int = 16, seed: int = 0,
+                 media_dir: Optional[str] = None, duration_ms: int = 120) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.every_n_epochs, self.n, self.nrow, self.frames = every_n_epochs, n, nrow, frames
+        self.seed, self.media_dir, self.duration_ms = seed, media_dir, duration_ms
+        self.progress_frames: list = []
+        self.written_at: list[int] = []  # epochs (1-based) whose traversals were written
+        self.seconds: list[float] = []  # wall time of each call, for the cost per epoch
+
+    def _dir(self, trainer: pl.Trainer) -> Path:
+        return Path(self.media_dir or Path(trainer.log_dir or trainer.default_root_dir) / "media")
+
+    def _emit(self, trainer: pl.Trainer, name: str, frames: list) -> None:
+        data = render.gif_bytes(frames, self.duration_ms)
+        render.write_atomically(self._dir(trainer) / f"{name}.gif", data)
+        writer = _tensorboard(trainer)
+        if writer is not None:
+            render.add_tensorboard_gif(writer, f"media/{name}", data, tuple(frames[0].shape[1:]), logger_step(trainer))
+
+    def write_traversals(self, trainer: pl.Trainer, pl_module, epoch: int) -> None:
+        """Write every traversal GIF; ``epoch`` is the 1-based number of the epoch just finished."""
+        spec = pl_module.latent
+        for i in range(spec.num_categorical):
+            self._emit(trainer, f"cat{i}", render.traversal_frames(pl_module, "cat", i, self.n, self.nrow, seed=self.seed))
+        for i in range(spec.continuous):
+            frames = render.traversal_frames(pl_module, "cont", i, self.n, self.nrow, self.frames, seed=self.seed)
+            self._emit(trainer, f"cont{i}", frames)
+        self.written_at.append(epoch)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if not trainer.is_global_zero or trainer.sanity_checking:
             return
-        grid = categorical_grid(pl_module, self.rows, self.seed)
-        trainer.logger.experiment.add_image("samples", grid, global_step=logger_step(trainer))
+        start = time.perf_counter()
+        self.progress_frames.append(render.progress_grid(pl_module, seed=self.seed))
+        self._emit(trainer, "progress", self.progress_frames)
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:  # current_epoch is 0-based during the epoch
+            self.write_traversals(trainer, pl_module, trainer.current_epoch + 1)
+        self._record(pl_module, time.perf_counter() - start)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
+        # The end of training always leaves traversals of the final weights (unless the last epoch just wrote them).
+        # After fit, current_epoch counts the epochs done, i.e. the 1-based number of the last one.
+        if trainer.is_global_zero and (not self.written_at or self.written_at[-1] != trainer.current_epoch):
+            start = time.perf_counter()
+            self.write_traversals(trainer, pl_module, trainer.current_epoch)
+            self.seconds.append(time.perf_counter() - start)
+
+    def _record(self, pl_module, seconds: float) -> None:
+        self.seconds.append(seconds)
+        # rank_zero_only: the value exists on rank 0 alone, and nothing must wait for the other ranks.
+        pl_module.log("media/seconds", seconds, rank_zero_only=True)

@@ -176,6 +176,40 @@ class LatentSpec:
                     raise ValueError(f"categorical code {i} takes values 0..{k - 1}, got {int(out[:, i][bad][0])}")
         return out
 
+    # ------------------------------------------------------------------ traversals
+    @property
+    def default_range(self) -> float:
+        """How far continuous traversals go: 2 for Unif(-1, 1) (shows extrapolation, as the paper does), 3 for N(0, 1)."""
+        return 2.0 if self.continuous_prior == "uniform" else 3.0
+
+    def parse_code(self, text: str) -> tuple[str, int]:
+        """``"cat:I"`` or ``"cont:I"`` -> (kind, index), checked against this spec."""
+        kind, _, index = text.partition(":")
+        counts = {"cat": self.num_categorical, "cont": self.continuous}
+        if kind not in counts or not index.isdigit():
+            raise ValueError(f"a code is written cat:I or cont:I (e.g. cat:0), got {text!r}")
+        if int(index) >= counts[kind]:
+            have = ", ".join(f"{kind}:{i}" for i in range(counts[kind])) or "none"
+            raise ValueError(f"code {text} does not exist: this model's {kind} codes are {have}")
+        return kind, int(index)
+
+    def traversal_values(self, kind: str, index: int, frames: int = 16,
+                         value_range: Optional[float] = None) -> list[float]:
+        """The values a traversal steps through: every category 0..K-1, or ``frames`` values over [-r, r]."""
+        if kind == "cat":
+            return list(range(self.categorical[index]))
+        r = self.default_range if value_range is None else value_range
+        return torch.linspace(-r, r, max(frames, 2)).tolist()
+
+    def traverse(self, base: LatentSample, kind: str, index: int, value: float) -> LatentSample:
+        """A copy of ``base`` with one code set to ``value`` for every row (the other codes and z held fixed)."""
+        cat, cont = base.categorical.clone(), base.continuous.clone()
+        if kind == "cat":
+            cat[:, index] = int(value)
+        else:
+            cont[:, index] = float(value)
+        return LatentSample(base.z, cat, cont)
+
     # ------------------------------------------------------------------ generator input / Q output
     def to_input(self, sample: LatentSample) -> torch.Tensor:
         """Generator input (N, input_dim) from a :class:`LatentSample` (any device)."""

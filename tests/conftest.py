@@ -36,3 +36,15 @@ def fake_batches(n: int = 16, seed: int = 0) -> torch.utils.data.DataLoader:
     images = torch.rand(n, 1, 28, 28, generator=g) * 2 - 1
     ds = torch.utils.data.TensorDataset(images, torch.zeros(n, dtype=torch.long))
     return torch.utils.data.DataLoader(ds, batch_size=8, drop_last=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(mnist_dir, tmp_path_factory) -> Path:
+    """A real 1-epoch, 2-batch MNIST training run with validation (logs, GIFs, checkpoints); its version folder."""
+    from infogan.infogan_module import main
+
+    log_dir = tmp_path_factory.mktemp("tiny_run")
+    main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_epochs", "1", "--limit_train_batches", "2",
+          "--limit_val_batches", "2",
+          "--log_dir", str(log_dir)])
+    return log_dir / "version_0"
