@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 DATASETS = ("mnist",)
 # dataset -> (channels, image size)
@@ -45,6 +45,27 @@ class InMemoryImages(Dataset):
         # The DataLoader hands the batch's indices here at once; one gather replaces batch_size item calls.
         idx = torch.as_tensor(indices)
         return self.images[idx], self.labels[idx]
+
+
+class EpochShuffle(Sampler[int]):
+    """A random order of range(n) fixed by (seed, epoch).
+
+    Why not ``shuffle=True``: that draws each epoch's order from the global RNG, which checkpoints do not hold, so a
+    resumed run would see other batches than the uninterrupted one. Lightning calls :meth:`set_epoch` each epoch.
+    """
+
+    def __init__(self, n: int, seed: int = 0) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 def _batch_is_ready(batch):
@@ -95,6 +116,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         batch_size: images per batch *per device*.
         num_workers: DataLoader worker processes (0 is fastest for in-memory MNIST).
         download: let torchvision download missing files.
+        seed: seeds the training order of each epoch (see :class:`EpochShuffle`).
 
     Batches are ``(images, labels)``: images (B, C, H, W) float in [-1, 1] once on the device, labels (B,) long.
     """
@@ -106,6 +128,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         batch_size: int = 128,
         num_workers: int = 0,
         download: bool = True,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if dataset not in DATASETS:
@@ -113,7 +136,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.dataset, self.data_dir = dataset, data_dir
-        self.batch_size, self.num_workers, self.download = batch_size, num_workers, download
+        self.batch_size, self.num_workers, self.download, self.seed = batch_size, num_workers, download, seed
         self.train_set: Optional[InMemoryImages] = None
         self.val_set: Optional[InMemoryImages] = None
 
@@ -141,7 +164,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         return DataLoader(
             ds,
             batch_size=self.batch_size,
-            shuffle=train,
+            sampler=EpochShuffle(len(ds), self.seed) if train else None,
             drop_last=train,  # a last batch of 1 would break BatchNorm, and a short one biases its statistics
             num_workers=self.num_workers,
             collate_fn=_batch_is_ready,

@@ -80,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
         scores = evaluate(model, data, args.mi_samples)
     except (ValueError, FileNotFoundError) as err:
-        parser.error(str(err))
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
     scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}
     print(format_table(scores))
     if args.out:

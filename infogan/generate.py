@@ -78,7 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
                                                     args.seed, **fixed)
                 frames = [render.traversal_sheet(images)]
     except (ValueError, FileNotFoundError) as err:
-        parser.error(str(err))
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
     out = render.save_picture(frames, args.out)
     print(f"wrote {out}", file=sys.stderr)
     return out

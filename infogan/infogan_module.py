@@ -38,6 +38,12 @@ from infogan.metrics import ClusterAccuracy
 from infogan.networks import build_networks
 
 _MASK63 = (1 << 63) - 1
+# Hyperparameters that fix the networks' shapes and the codes' meaning: a checkpoint must agree on all of them.
+ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "preset", "channels")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; raised before the optimizer step, so no weights are touched."""
 
 
 def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -167,6 +173,16 @@ class InfoGAN(pl.LightningModule):
         self.log_dict(g_logs["progress"], prog_bar=True)
         self.log_dict({**d_logs, **g_logs["other"]})
 
+    def _check_finite(self, name: str, loss: torch.Tensor) -> None:
+        """Stop training on a NaN/inf loss before it reaches the weights (checkpoints keep the last good state)."""
+        if not bool(torch.isfinite(loss)):
+            batch = self.global_step // 2
+            raise NonFiniteLossError(
+                f"{name} became {float(loss)} at batch {batch}; training stopped before the optimizer step, so the "
+                f"weights and the last checkpoint stay finite. Resume from last.ckpt with lower --lr_d/--lr_g, "
+                f"or with --precision 32 if you trained in mixed precision"
+            )
+
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, codes: LatentSample) -> dict:
         """Update trunk, D head and Q head on real images and detached fakes."""
         opt_d = self.optimizers()[0]
@@ -178,6 +194,7 @@ class InfoGAN(pl.LightningModule):
             nll = self.latent.nll(d.q(h_fake), codes)
             info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
             loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
+            self._check_finite("loss/d", loss)
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             opt_d.step()
@@ -196,6 +213,7 @@ class InfoGAN(pl.LightningModule):
             nll = self.latent.nll(d.q(h), codes)
             info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
             loss = adversarial_loss(d.head(h).squeeze(1), True) + info
+            self._check_finite("loss/g", loss)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             opt_g.step()
@@ -232,23 +250,47 @@ class InfoGAN(pl.LightningModule):
         return [opt_d, opt_g]
 
 
+def check_compatible(ckpt_hparams: dict, hparams: dict, path: str | Path) -> None:
+    """Raise ValueError naming every architecture setting on which a checkpoint and the requested model differ."""
+    diffs = [f"{k}={ckpt_hparams.get(k)!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
+             if ckpt_hparams.get(k) != hparams.get(k)]
+    if diffs:
+        raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
+                         f"checkpoint's settings, or start a new run without --ckpt_path")
+
+
+def _read_checkpoint(path: str | Path) -> dict:
+    """torch.load(weights_only=True) with one clear error per kind of bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
+                         f"could run code ({str(err).strip().splitlines()[0]})") from None
+    except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, ...
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or another kind of file): "
+                         f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
+
+
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> InfoGAN:
     """A trained InfoGAN from a checkpoint file, in eval mode.
 
     Loads with ``weights_only=True``: checkpoints from strangers are untrusted, and a pickle that would run code is
     refused. Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything unreadable.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found")
+    checkpoint = _read_checkpoint(path)
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
+                         f"state_dict)")
     try:
-        model = InfoGAN.load_from_checkpoint(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
-                         f"could run code ({str(err).splitlines()[0]})") from None
-    except Exception as err:  # noqa: BLE001 - truncated zip, not a checkpoint, other model's weights, ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path} is not a readable InfoGAN checkpoint: {first}") from None
+        model = InfoGAN(**hparams)
+        model.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(f"{path} does not hold an InfoGAN of this version: {str(err).strip().splitlines()[0]}") from None
+    model.to(map_location)
     return model.eval()
 
 
@@ -263,18 +305,20 @@ def _devices(text: str) -> int | str:
 
 
 def _checkpointing(labelled: bool) -> list:
-    """last.ckpt every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy.
+    """last.ckpt rewritten every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy.
 
-    Two callbacks, not one with save_last: Lightning 2.6 rewrites last.ckpt only in a step where a monitored
-    checkpoint is also saved, which would leave last.ckpt behind after every epoch that did not improve.
+    Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
+    save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
+    checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
+    is rewritten every epoch (atomically: Lightning writes through a temporary file).
     """
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    last = ModelCheckpoint(save_last=True, save_top_k=0)
+    last = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
     if not labelled:
         return [last]
     return [last, ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
-                                  auto_insert_metric_name=False)]
+                                  auto_insert_metric_name=False, enable_version_counter=False)]
 
 
 def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[str]:
@@ -300,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding the dataset in torchvision's layout (MNIST/raw/...)")
     g.add_argument("--batch_size", type=int, default=128, help="images per batch on each device")
     g.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (0 is fastest for in-memory MNIST)")
+    g.add_argument("--no_download", action="store_true",
+                   help="never download: fail at once with the folder it looked in when the data is missing")
 
     g = p.add_argument_group("latent codes")
     g.add_argument("--categorical", type=int, nargs="*", default=[10], metavar="K",
@@ -340,19 +386,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
                         "they are also written at the end of training")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
+    g.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
-    """Train from command-line arguments; returns the fitted Trainer."""
+    """Train from command-line arguments; returns the fitted Trainer.
+
+    Bad input and faults end with a one-line error and exit status 2 (a traceback only with --debug).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return train(args)
+    except (ValueError, FileNotFoundError, NonFiniteLossError) as err:
+        if args.debug:
+            raise
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+
+
+def train(args: argparse.Namespace) -> pl.Trainer:
+    """Build data, model and Trainer from parsed CLI arguments and fit."""
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from infogan.callbacks import LatentTraversalGIF, SampleGrid
     from infogan.data import InfoGANDataModule
 
-    args = build_parser().parse_args(argv)
+    if args.batch_size < 2:
+        raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
+                         f"device; use 16 or more (the paper uses 128)")
     pl.seed_everything(args.seed, workers=True, verbose=False)
-    data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers)
+    data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers,
+                             download=not args.no_download, seed=args.seed)
     channels, _ = data.image_shape
     model = InfoGAN(
         noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
@@ -360,6 +425,12 @@ def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
         channels=channels, lr_g=args.lr_g, lr_d=args.lr_d, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, seed=args.seed,
     )
+    if args.ckpt_path:
+        checkpoint = _read_checkpoint(args.ckpt_path)
+        if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
+            raise ValueError(f"{args.ckpt_path} is not an InfoGAN training checkpoint (no hyper_parameters)")
+        check_compatible(checkpoint["hyper_parameters"], dict(model.hparams), args.ckpt_path)
+        del checkpoint
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,

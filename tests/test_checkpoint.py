@@ -45,3 +45,25 @@ def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
     # Adam's step counter went on from the saved one instead of restarting at zero.
     step_before = float(saved["optimizer_states"][1]["state"][0]["step"])
     assert float(final["optimizer_states"][1]["state"][0]["step"]) == step_before + 3
+
+
+def test_n_plus_resumed_n_steps_equals_2n_steps(mnist_dir, tmp_path):
+    """Exact resume on CPU: the data order, the latent codes and the optimizer state all continue.
+
+    Tolerance: exact equality of every weight, BatchNorm statistic and Adam moment (CPU fp32, same build).
+    """
+    common = ["--data_dir", str(mnist_dir), "--batch_size", "8", "--limit_train_batches", "3",
+              "--limit_val_batches", "0", "--seed", "5"]
+    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "straight")])
+    main(common + ["--max_epochs", "1", "--log_dir", str(tmp_path / "split")])
+    first_half = tmp_path / "split" / "version_0" / "checkpoints" / "last.ckpt"
+    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "split"), "--ckpt_path", str(first_half)])
+
+    straight = torch.load(tmp_path / "straight" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = torch.load(first_half, weights_only=True)  # the resumed run logs on in the same folder
+    assert straight["global_step"] == resumed["global_step"] == 12
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][key]), key
+    for opt_a, opt_b in zip(straight["optimizer_states"], resumed["optimizer_states"]):
+        for pa, pb in zip(opt_a["state"].values(), opt_b["state"].values()):
+            assert torch.equal(pa["exp_avg"], pb["exp_avg"]) and torch.equal(pa["exp_avg_sq"], pb["exp_avg_sq"])
