@@ -74,12 +74,14 @@ class LatentTraversalGIF(pl.Callback):
         self.written_at: list[int] = []  # epochs (1-based) whose traversals were written
         self.seconds: list[float] = []  # wall time of each call, for the cost per epoch
 
-    def _dir(self, trainer: pl.Trainer) -> Path:
-        return Path(self.media_dir or Path(trainer.log_dir or trainer.default_root_dir) / "media")
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        # Resolved here, on every rank: under DDP trainer.log_dir is a broadcast, and asking for it on rank zero
+        # alone (in the epoch hooks below) leaves rank zero waiting for a broadcast the other ranks never join.
+        self._media_path = Path(self.media_dir or Path(trainer.log_dir or trainer.default_root_dir) / "media")
 
     def _emit(self, trainer: pl.Trainer, name: str, frames: list) -> None:
         data = render.gif_bytes(frames, self.duration_ms)
-        render.write_atomically(self._dir(trainer) / f"{name}.gif", data)
+        render.write_atomically(self._media_path / f"{name}.gif", data)
         writer = _tensorboard(trainer)
         if writer is not None:
             render.add_tensorboard_gif(writer, f"media/{name}", data, tuple(frames[0].shape[1:]), logger_step(trainer))

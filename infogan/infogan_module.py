@@ -321,6 +321,12 @@ def _checkpointing(labelled: bool) -> list:
                                   auto_insert_metric_name=False, enable_version_counter=False)]
 
 
+def _strategy(strategy: str, devices) -> str:
+    """The DDP variant that works with two partial backward passes per step (see README, Multi-GPU)."""
+    several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, str) and "," in devices) or devices == -1
+    return "ddp_find_unused_parameters_true" if strategy == "auto" and several else strategy
+
+
 def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[str]:
     """The version folder a checkpoint under LOG_DIR/version_N/checkpoints/ came from, so a resumed run logs on there."""
     if not ckpt_path:
@@ -376,8 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
     g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
                    help="number of devices (or a list like 0,1, or auto)")
-    g.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
+    g.add_argument("--strategy", default="auto",
+                   help="Lightning strategy; auto picks ddp_find_unused_parameters_true for several devices: each "
+                        "of the two backward passes of a step reaches only D's or only G's parameters")
     g.add_argument("--precision", default="32-true", help="32-true, 16-mixed or bf16-mixed")
+    g.add_argument("--sync_batchnorm", action="store_true",
+                   help="with several devices, BatchNorm uses statistics of the whole batch across devices "
+                        "(default: each device's own)")
     g.add_argument("--fast_dev_run", type=int, nargs="?", const=1, default=0, metavar="N",
                    help="run N (default 1) batches of training and validation to check the set-up, write nothing")
     g.add_argument("--log_dir", default="lightning_logs", help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
@@ -434,21 +445,25 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,
-        strategy=args.strategy,
+        strategy=_strategy(args.strategy, args.devices),
         precision=args.precision,
+        sync_batchnorm=args.sync_batchnorm,
         max_epochs=args.max_epochs,
         max_steps=2 * args.max_steps if args.max_steps > 0 else -1,  # two optimizer steps per batch
         limit_train_batches=args.limit_train_batches,
         limit_val_batches=args.limit_val_batches,
-        fast_dev_run=args.fast_dev_run,
+        fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
         callbacks=[*_checkpointing(data.num_classes is not None), SampleGrid(),
                    LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs)],
         log_every_n_steps=args.log_every_n_steps,
     )
+    if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
+        raise ValueError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
     trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+    log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
     if trainer.is_global_zero and not args.fast_dev_run:
-        print(f"logs and checkpoints: {trainer.log_dir}", file=sys.stderr)
+        print(f"logs and checkpoints: {log_dir}", file=sys.stderr)
     return trainer
 
 

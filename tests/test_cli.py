@@ -55,3 +55,13 @@ def test_max_steps_counts_batches(mnist_dir, tmp_path):
     trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_steps", "4",
                     "--limit_val_batches", "0", "--log_dir", str(tmp_path)])
     assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 4 and trainer.global_step == 8
+
+
+def test_bf16_mixed_precision_trains_on_cpu(mnist_dir, tmp_path):
+    trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--fast_dev_run", "2",
+                    "--precision", "bf16-mixed", "--log_dir", str(tmp_path)])
+    assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 2  # --fast_dev_run counts batches
+    assert trainer.precision == "bf16-mixed"
+    for name in ("loss/d", "loss/g", "mi/cat0"):
+        assert torch.isfinite(trainer.callback_metrics[name]), name
+    assert all(p.dtype == torch.float32 for p in trainer.lightning_module.parameters())  # fp32 master weights

@@ -28,6 +28,7 @@ def _fails(entry, argv, capsys) -> str:
         (["--categorical", "10", "-3"], "categorical code 1 has K=-3"),
         (["--continuous", "-1"], "the number of continuous codes must be >= 0, got -1"),
         (["--batch_size", "1"], "BatchNorm needs at least 2 images per batch"),
+        (["--accelerator", "cpu", "--sync_batchnorm"], "--sync_batchnorm needs GPUs"),
     ],
 )
 def test_bad_training_flags(argv, message, capsys, tmp_path):
