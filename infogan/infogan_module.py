@@ -382,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
     g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
                    help="number of devices (or a list like 0,1, or auto)")
+    g.add_argument("--num_nodes", type=int, default=1, help="machines to train on (each with --devices devices)")
     g.add_argument("--strategy", default="auto",
                    help="Lightning strategy; auto picks ddp_find_unused_parameters_true for several devices: each "
                         "of the two backward passes of a step reaches only D's or only G's parameters")
@@ -445,7 +446,8 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,
-        strategy=_strategy(args.strategy, args.devices),
+        num_nodes=args.num_nodes,
+        strategy=_strategy(args.strategy, args.devices if args.num_nodes == 1 else 2),
         precision=args.precision,
         sync_batchnorm=args.sync_batchnorm,
         max_epochs=args.max_epochs,
