@@ -1,0 +1,22 @@
+"""The speed benchmark runs in smoke mode and reports every field (no timing is asserted)."""
+
+import importlib.util
+import json
+import math
+
+from tests.conftest import REPO
+
+
+def test_train_speed_smoke_writes_every_field(mnist_dir, tmp_path):
+    spec = importlib.util.spec_from_file_location("train_speed", REPO / "benchmarks" / "train_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "speed.json"
+    bench.main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--steps", "2", "--warmup", "1",
+                "--rounds", "1", "--log_dir", str(tmp_path / "logs"), "--json", str(out)])
+    result = json.loads(out.read_text())
+    for key in ("lightning_img_per_s", "plain_img_per_s", "ratio", "gflop_per_step", "peak_gflops", "pct_of_peak"):
+        assert isinstance(result[key], float) and math.isfinite(result[key]) and result[key] > 0, key
+    assert result["ratio"] == result["lightning_img_per_s"] / result["plain_img_per_s"]
+    # Batch 8: forward+backward of both steps of the paper's nets is ~2.5 GFLOP (about 0.3 GFLOP per image).
+    assert 1.0 < result["gflop_per_step"] < 5.0
