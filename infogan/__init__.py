@@ -1,9 +1,16 @@
 """InfoGAN (Chen et al., 2016) in PyTorch Lightning: interpretable latent codes, measured."""
 
 __version__ = "0.1.0"
-
-from infogan.data import InfoGANDataModule  # noqa: E402
-from infogan.infogan_module import InfoGAN  # noqa: E402
-from infogan.latent import LatentSpec  # noqa: E402
-
 __all__ = ["InfoGAN", "InfoGANDataModule", "LatentSpec", "__version__"]
+
+_EXPORTS = {"InfoGAN": "infogan.infogan_module", "InfoGANDataModule": "infogan.data", "LatentSpec": "infogan.latent"}
+
+
+def __getattr__(name: str):
+    # Imported on first use (PEP 562): `python -m infogan.infogan_module` must not find that module already
+    # imported by the package, and `import infogan` stays cheap.
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'infogan' has no attribute {name!r}")

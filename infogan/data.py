@@ -1,5 +1,14 @@
 """InfoGANDataModule: the image datasets InfoGAN trains on.
 
+* ``mnist``, ``fashion_mnist``: torchvision's files, held in memory (below); the test split, with labels, validates.
+* ``celeba``: ``<data_dir>/celeba/img_align_celeba/*.jpg`` (torchvision's layout) read directly, without the
+  annotation files or md5 checks torchvision's class insists on; no labels.
+* ``folder``: every image below ``data_dir`` (recursive); no labels.
+
+Folder-like sets are decoded lazily (CelebA is 200k files) with a center crop to a square and a resize, into uint8
+tensors like MNIST's. A file that cannot be decoded stops training with an error naming it, unless
+``skip_bad_images`` is on: then it is replaced by the next good image, counted, and warned about by name.
+
 MNIST is held as one uint8 tensor (60,000 x 1 x 28 x 28 = 47 MB) and served in whole batches through
 ``__getitems__``: no per-item PIL decode, no worker processes. Batches travel to the device as uint8 (4x less to
 copy) and are scaled to [-1, 1] there, in :meth:`InfoGANDataModule.on_after_batch_transfer`. The validation set is
@@ -12,14 +21,19 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
+import os
+import warnings
+
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-DATASETS = ("mnist",)
-# dataset -> (channels, image size)
-IMAGE_SHAPES = {"mnist": (1, 28)}
-# dataset -> number of label classes (None: no labels, so no accuracy metrics)
-NUM_CLASSES = {"mnist": 10}
+DATASETS = ("mnist", "fashion_mnist", "celeba", "folder")
+# datasets stored as torchvision IDX files, held in memory at 28 x 28
+IDX_DATASETS = ("mnist", "fashion_mnist")
+IMAGE_SIZES = {"mnist": (28,), "fashion_mnist": (28,), "celeba": (32, 64), "folder": (32, 64)}
+# dataset -> number of label classes (absent: no labels, so no validation metrics)
+NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 class InMemoryImages(Dataset):
@@ -78,47 +92,139 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
-def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> InMemoryImages:
-    """MNIST's train or test split as an :class:`InMemoryImages` of (N, 1, 28, 28) uint8.
+def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset: str = "mnist") -> InMemoryImages:
+    """MNIST's (or Fashion-MNIST's) train or test split as an :class:`InMemoryImages` of (N, 1, 28, 28) uint8.
 
-    Reads torchvision's layout ``<data_dir>/MNIST/raw/*-ubyte``. When the files are missing and ``download`` is
-    on, torchvision fetches them; when that is off or fails, raises FileNotFoundError naming the folder.
+    Reads torchvision's layout ``<data_dir>/MNIST/raw/*-ubyte`` (``FashionMNIST/raw`` for Fashion-MNIST). When the
+    files are missing and ``download`` is on, torchvision fetches them; when that is off or fails, raises
+    FileNotFoundError naming the folder.
     """
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST, FashionMNIST
 
-    raw = Path(data_dir) / "MNIST" / "raw"
+    cls = {"mnist": MNIST, "fashion_mnist": FashionMNIST}[dataset]
+    raw = Path(data_dir) / cls.__name__ / "raw"
     try:
-        ds = MNIST(str(data_dir), train=train, download=False)
+        ds = cls(str(data_dir), train=train, download=False)
     except RuntimeError:
         if not download:
-            raise FileNotFoundError(_missing_mnist(raw, "downloading is off")) from None
+            raise FileNotFoundError(_missing_idx(cls.__name__, raw, "downloading is off")) from None
         try:
-            ds = MNIST(str(data_dir), train=train, download=True)
+            ds = cls(str(data_dir), train=train, download=True)
         except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
-            raise FileNotFoundError(_missing_mnist(raw, f"the download failed: {err}")) from None
+            raise FileNotFoundError(_missing_idx(cls.__name__, raw, f"the download failed: {err}")) from None
     return InMemoryImages(ds.data.unsqueeze(1).contiguous(), ds.targets.long())
 
 
-def _missing_mnist(raw: Path, why: str) -> str:
+def _missing_idx(name: str, raw: Path, why: str) -> str:
     return (
-        f"MNIST not found in {raw} ({why}). Put the four IDX files (train-images-idx3-ubyte, "
+        f"{name} not found in {raw} ({why}). Put the four IDX files (train-images-idx3-ubyte, "
         f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) there, or pass "
-        f"--data_dir pointing at the folder that contains MNIST/raw/, on a machine with internet access."
+        f"--data_dir pointing at the folder that contains {name}/raw/, on a machine with internet access."
     )
 
 
+class BadImageError(RuntimeError):
+    """An image file that cannot be decoded."""
+
+
+class ImageFiles(Dataset):
+    """Image files decoded on demand: center crop to a square, resize, (C, S, S) uint8; label -1 (no labels).
+
+    Args:
+        files: the image paths.
+        image_size: side S of the square output.
+        channels: 1 (grayscale) or 3 (RGB); images of the other kind are converted (a grayscale photo in an RGB
+            set is repeated over the three channels).
+        skip_bad_images: replace an undecodable file by the next good one (warned about and counted in
+            ``skipped``) instead of raising :class:`BadImageError`.
+    """
+
+    def __init__(self, files: Sequence[Path], image_size: int, channels: int = 3, skip_bad_images: bool = False):
+        from torchvision.transforms import v2
+
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        self.files, self.mode, self.skip = list(files), "L" if channels == 1 else "RGB", skip_bad_images
+        # torchvision's transforms on uint8 tensors: crop the largest centred square, then resize with antialiasing.
+        self.resize = v2.Resize(image_size, antialias=True)
+        self.image_size = image_size
+        self.skipped: list[Path] = []
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def decode(self, path: Path) -> torch.Tensor:
+        from PIL import Image, UnidentifiedImageError
+        from torchvision.transforms.v2 import functional as TF
+
+        try:
+            with Image.open(path) as im:
+                image = TF.pil_to_tensor(im.convert(self.mode))
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+            raise BadImageError(f"cannot decode image {path}: {err}. Remove the file, or pass --skip_bad_images "
+                                f"to skip such files") from None
+        side = min(image.shape[-2:])
+        return self.resize(TF.center_crop(image, [side, side]))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        for offset in range(len(self.files)):
+            path = self.files[(index + offset) % len(self.files)]
+            try:
+                return self.decode(path), -1
+            except BadImageError as err:
+                if not self.skip:
+                    raise
+                if path not in self.skipped:
+                    self.skipped.append(path)
+                    warnings.warn(f"skipping ({len(self.skipped)} so far): {err}", stacklevel=2)
+        raise BadImageError(f"no image in this set of {len(self.files)} files can be decoded")
+
+
+def find_images(folder: Path) -> list[Path]:
+    """Every image file below ``folder`` (by suffix, recursive, sorted); clear errors for a missing or empty folder."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} not found")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"no images in {folder} (looked recursively for {', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def celeba_files(data_dir: str | Path, download: bool = False) -> list[Path]:
+    """The JPEGs of ``<data_dir>/celeba/img_align_celeba`` (torchvision's layout)."""
+    folder = Path(data_dir) / "celeba" / "img_align_celeba"
+    if not folder.is_dir() and download:
+        from torchvision.datasets import CelebA
+
+        try:
+            CelebA(str(data_dir), split="all", download=True)
+        except Exception as err:  # noqa: BLE001 - torchvision's Google Drive download fails often
+            warnings.warn(f"torchvision's CelebA download failed: {err}", stacklevel=2)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"CelebA not found: looked for {folder}. Download img_align_celeba.zip from the CelebA site "
+            f"(mmlab.ie.cuhk.edu.hk/projects/CelebA.html) and unzip it there, so that {folder}/000001.jpg exists "
+            f"(--download tries torchvision's downloader, which often fails on Google Drive's quota)")
+    return find_images(folder)
+
+
 class InfoGANDataModule(pl.LightningDataModule):
-    """Training images (labels unused) and a labelled validation split.
+    """Training images and, for labelled datasets, a labelled validation split.
 
     Args:
         dataset: one of :data:`DATASETS`.
-        data_dir: the folder holding the dataset (torchvision's layout).
+        data_dir: the folder holding the dataset (torchvision's layout; for ``folder``, the images themselves).
         batch_size: images per batch *per device*.
-        num_workers: DataLoader worker processes (0 is fastest for in-memory MNIST).
-        download: let torchvision download missing files.
+        num_workers: DataLoader worker processes; None: 0 for in-memory sets (fastest), up to 8 for decoded ones.
+        download: let torchvision download missing files. None (default): yes for MNIST / Fashion-MNIST, no for
+            CelebA, whose Google Drive download fails often (True tries it).
         seed: seeds the training order of each epoch (see :class:`EpochShuffle`).
+        image_size: side of the square images: 28 for MNIST-like sets; 32 (default) or 64 for celeba and folder.
+        channels: 1 or 3 for ``folder`` (default 3); fixed by the other datasets.
+        skip_bad_images: skip undecodable files of celeba/folder (warned and counted) instead of stopping.
 
-    Batches are ``(images, labels)``: images (B, C, H, W) float in [-1, 1] once on the device, labels (B,) long.
+    Batches are ``(images, labels)``: images (B, C, S, S) float in [-1, 1] once on the device, labels (B,) long
+    (-1 for unlabelled sets).
     """
 
     def __init__(
@@ -126,56 +232,86 @@ class InfoGANDataModule(pl.LightningDataModule):
         dataset: str = "mnist",
         data_dir: str = "data",
         batch_size: int = 128,
-        num_workers: int = 0,
-        download: bool = True,
+        num_workers: Optional[int] = None,
+        download: Optional[bool] = None,
         seed: int = 0,
+        image_size: Optional[int] = None,
+        channels: Optional[int] = None,
+        skip_bad_images: bool = False,
     ) -> None:
         super().__init__()
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.dataset, self.data_dir = dataset, data_dir
-        self.batch_size, self.num_workers, self.download, self.seed = batch_size, num_workers, download, seed
-        self.train_set: Optional[InMemoryImages] = None
+        sizes = IMAGE_SIZES[dataset]
+        image_size = image_size or sizes[0]
+        if image_size not in sizes:
+            raise ValueError(f"--image_size {image_size}: dataset {dataset} supports {' or '.join(map(str, sizes))}")
+        if channels is not None and dataset != "folder" and channels != (1 if dataset in IDX_DATASETS else 3):
+            raise ValueError(f"--channels applies to --dataset folder only; {dataset} has fixed channels")
+        if channels not in (None, 1, 3):
+            raise ValueError(f"--channels must be 1 or 3, got {channels}")
+        in_memory = dataset in IDX_DATASETS
+        self.download = in_memory if download is None else download
+        self.dataset, self.data_dir, self.batch_size, self.seed = dataset, data_dir, batch_size, seed
+        self.image_size, self.skip_bad_images = image_size, skip_bad_images
+        self.channels = 1 if in_memory else (channels or 3)
+        self.num_workers = num_workers if num_workers is not None else (0 if in_memory else min(8, os.cpu_count() or 1))
+        self.train_set: Optional[Dataset] = None
         self.val_set: Optional[InMemoryImages] = None
 
     @property
     def image_shape(self) -> tuple[int, int]:
         """(channels, image size)."""
-        return IMAGE_SHAPES[self.dataset]
+        return self.channels, self.image_size
 
     @property
     def num_classes(self) -> Optional[int]:
         """Label classes of the validation split, or None when the dataset has no labels."""
         return NUM_CLASSES.get(self.dataset)
 
+    def _files(self, download: bool) -> list[Path]:
+        if self.dataset == "celeba":
+            return celeba_files(self.data_dir, download)
+        return find_images(Path(self.data_dir))
+
     def prepare_data(self) -> None:
         # Runs once per node before setup(): the only place a download may happen under DDP.
-        load_mnist(self.data_dir, train=True, download=self.download)
-        load_mnist(self.data_dir, train=False, download=self.download)
+        if self.dataset in IDX_DATASETS:
+            load_mnist(self.data_dir, train=True, download=self.download, dataset=self.dataset)
+            load_mnist(self.data_dir, train=False, download=self.download, dataset=self.dataset)
+        else:
+            self._files(self.download)
 
     def setup(self, stage: Optional[str] = None) -> None:
-        if self.train_set is None:
-            self.train_set = load_mnist(self.data_dir, train=True, download=False)
-            self.val_set = load_mnist(self.data_dir, train=False, download=False)
+        if self.train_set is not None:
+            return
+        if self.dataset in IDX_DATASETS:
+            self.train_set = load_mnist(self.data_dir, train=True, download=False, dataset=self.dataset)
+            self.val_set = load_mnist(self.data_dir, train=False, download=False, dataset=self.dataset)
+        else:
+            self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
 
-    def _loader(self, ds: InMemoryImages, train: bool) -> DataLoader:
+    def _loader(self, ds: Dataset, train: bool) -> DataLoader:
+        in_memory = isinstance(ds, InMemoryImages)
         return DataLoader(
             ds,
             batch_size=self.batch_size,
             sampler=EpochShuffle(len(ds), self.seed) if train else None,
             drop_last=train,  # a last batch of 1 would break BatchNorm, and a short one biases its statistics
             num_workers=self.num_workers,
-            collate_fn=_batch_is_ready,
+            collate_fn=_batch_is_ready if in_memory else None,
+            pin_memory=torch.cuda.is_available() and not in_memory,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, train=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, train=False)
+    def val_dataloader(self):
+        # No labels, nothing to score: an empty list tells Lightning to skip validation.
+        return self._loader(self.val_set, train=False) if self.val_set is not None else []
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch

@@ -33,13 +33,22 @@ import torch.nn.functional as F
 
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
+from infogan.data import DATASETS, BadImageError, InfoGANDataModule
 from infogan.latent import PRIORS, CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
-from infogan.networks import build_networks
+from infogan.networks import PRESET_FOR_SIZE, build_networks
 
 _MASK63 = (1 << 63) - 1
 # Hyperparameters that fix the networks' shapes and the codes' meaning: a checkpoint must agree on all of them.
-ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "preset", "channels")
+ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "preset", "channels",
+                     "spectral_norm")
+# Each dataset's default codes (the paper's settings for MNIST and CelebA); flags given override them.
+RECIPES = {
+    "mnist": dict(categorical=[10], continuous=2, noise_dim=62),
+    "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62),
+    "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
+    "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
+}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -63,6 +72,7 @@ class InfoGAN(pl.LightningModule):
         learn_variance: Q predicts each continuous code's log-variance (else unit std, as the official code).
         preset: network preset (see :data:`infogan.networks.PRESETS`).
         channels: image channels.
+        spectral_norm: spectral normalisation on the discriminator's trunk and adversarial head.
         lr_g, lr_d: Adam learning rates of the generator and of discriminator + Q.
         beta1, beta2: Adam betas (the paper: 0.5, 0.999).
         lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
@@ -80,6 +90,7 @@ class InfoGAN(pl.LightningModule):
         learn_variance: bool = False,
         preset: str = "mnist",
         channels: int = 1,
+        spectral_norm: bool = False,
         lr_g: float = 1e-3,
         lr_d: float = 2e-4,
         beta1: float = 0.5,
@@ -93,7 +104,8 @@ class InfoGAN(pl.LightningModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance)
-        self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels)
+        self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
+                                                            spectral_norm)
         self._latent_rng = torch.Generator()
         self.val_metrics = torch.nn.ModuleDict()  # filled in setup() once the data's classes are known
 
@@ -345,29 +357,43 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="mnist", choices=["mnist"], help="dataset to train on")
+    g.add_argument("--dataset", default="mnist", choices=DATASETS,
+                   help="mnist / fashion_mnist (in memory, labelled), celeba (DATA_DIR/celeba/img_align_celeba/*.jpg), "
+                        "folder (every image below DATA_DIR)")
     g.add_argument("--data_dir", "--datadir", dest="data_dir", default="data",
-                   help="folder holding the dataset in torchvision's layout (MNIST/raw/...)")
+                   help="folder holding the dataset in torchvision's layout (MNIST/raw/..., celeba/img_align_celeba/)")
+    g.add_argument("--image_size", type=int, default=None,
+                   help="28 for MNIST-like sets; 32 (default, the paper's CelebA nets) or 64 (DCGAN-style nets) for "
+                        "celeba and folder")
+    g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="folder only: 1 or 3 (default 3)")
+    g.add_argument("--skip_bad_images", action="store_true",
+                   help="celeba/folder: skip files that cannot be decoded (each warned about) instead of stopping")
+    g.add_argument("--download", action="store_true", default=None,
+                   help="also try torchvision's CelebA downloader when the folder is missing (MNIST downloads anyway)")
     g.add_argument("--batch_size", type=int, default=128, help="images per batch on each device")
-    g.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (0 is fastest for in-memory MNIST)")
-    g.add_argument("--no_download", action="store_true",
+    g.add_argument("--num_workers", type=int, default=None,
+                   help="DataLoader workers (default: 0 for in-memory MNIST-like sets, up to 8 for decoded images)")
+    g.add_argument("--no_download", action="store_false", dest="download", default=None,
                    help="never download: fail at once with the folder it looked in when the data is missing")
 
-    g = p.add_argument_group("latent codes")
-    g.add_argument("--categorical", type=int, nargs="*", default=[10], metavar="K",
-                   help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5)")
-    g.add_argument("--continuous", type=int, default=2, help="number of continuous codes")
+    g = p.add_argument_group("latent codes (defaults: the dataset's recipe, see README)")
+    g.add_argument("--categorical", type=int, nargs="*", default=None, metavar="K",
+                   help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5); "
+                        "recipe: mnist 10, celeba 10 codes of 10")
+    g.add_argument("--continuous", type=int, default=None, help="number of continuous codes; recipe: mnist 2, celeba 0")
     g.add_argument("--continuous_prior", choices=PRIORS, default="uniform",
                    help="prior of the continuous codes: Unif(-1, 1) or N(0, 1)")
     g.add_argument("--learn_variance", action="store_true",
                    help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
-    g.add_argument("--noise_dim", type=int, default=62, help="size of the incompressible noise z")
+    g.add_argument("--noise_dim", type=int, default=None,
+                   help="size of the incompressible noise z; recipe: mnist 62, celeba 128")
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
     g.add_argument("--lambda_cont", type=float, default=0.1, help="weight of the continuous information term")
     g.add_argument("--lr_g", type=float, default=1e-3, help="generator Adam learning rate")
     g.add_argument("--lr_d", type=float, default=2e-4, help="discriminator + Q Adam learning rate")
+    g.add_argument("--spectral_norm", action="store_true", help="spectral normalisation on the discriminator")
     g.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and the latent stream")
 
     g = p.add_argument_group("trainer")
@@ -397,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gif_every_n_epochs", type=int, default=1,
                    help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
                         "they are also written at the end of training")
+    g.add_argument("--gif_samples", type=int, default=64, help="images per GIF frame (one per fixed noise vector)")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
     g.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
     return p
@@ -411,7 +438,7 @@ def main(argv: Optional[Sequence[str]] = None) -> pl.Trainer:
     args = parser.parse_args(argv)
     try:
         return train(args)
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as err:
+    except (ValueError, FileNotFoundError, NonFiniteLossError, BadImageError) as err:
         if args.debug:
             raise
         parser.exit(2, f"{parser.prog}: error: {err}\n")
@@ -422,20 +449,23 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from infogan.callbacks import LatentTraversalGIF, SampleGrid
-    from infogan.data import InfoGANDataModule
 
     if args.batch_size < 2:
         raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
                          f"device; use 16 or more (the paper uses 128)")
+    for key, value in RECIPES[args.dataset].items():  # flags left out take the dataset's recipe
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     pl.seed_everything(args.seed, workers=True, verbose=False)
-    data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers,
-                             download=not args.no_download, seed=args.seed)
-    channels, _ = data.image_shape
+    data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers, download=args.download,
+                             seed=args.seed, image_size=args.image_size, channels=args.channels,
+                             skip_bad_images=args.skip_bad_images)
+    channels, size = data.image_shape
     model = InfoGAN(
         noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
-        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, preset=args.dataset,
-        channels=channels, lr_g=args.lr_g, lr_d=args.lr_d, lambda_cat=args.lambda_cat,
-        lambda_cont=args.lambda_cont, seed=args.seed,
+        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, preset=PRESET_FOR_SIZE[size],
+        channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
+        lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, seed=args.seed,
     )
     if args.ckpt_path:
         checkpoint = _read_checkpoint(args.ckpt_path)
@@ -457,7 +487,8 @@ def train(args: argparse.Namespace) -> pl.Trainer:
         fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
         callbacks=[*_checkpointing(data.num_classes is not None), SampleGrid(),
-                   LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs)],
+                   LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
+                                      nrow=max(1, round(args.gif_samples ** 0.5)))],
         log_every_n_steps=args.log_every_n_steps,
     )
     if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":

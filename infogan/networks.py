@@ -1,13 +1,15 @@
 """Generator, discriminator (shared trunk + adversarial head + Q head) and weight init.
 
-The ``mnist`` preset is the paper's (Chen et al. 2016, appendix C.1), layer for layer. Fully connected layers are
+Presets: ``mnist`` is the paper's MNIST nets (Chen et al. 2016, appendix C.1) layer for layer, 28 x 28; ``celeba32``
+the paper's CelebA nets (appendix C.3), 32 x 32; ``dcgan64`` DCGAN-style nets (Radford et al. 2016), 64 x 64. Fully connected layers are
 ``nn.Linear``: written as 1x1/7x7 convolutions they run several times slower on CPU. Layers followed by BatchNorm
 carry no bias (BatchNorm's shift makes it redundant). No Lightning here.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from functools import partial
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -77,6 +79,48 @@ class MNISTTrunk(nn.Module):
         return self.net(x)
 
 
+class ConvGenerator(nn.Module):
+    """FC to a (widths[0], start, start) map, stride-2 4x4 upconvs (BN, ReLU) through ``widths``, upconv to C, tanh.
+
+    Input: (N, input_dim). Output: (N, channels, start * 2**len(widths), same) in [-1, 1].
+    """
+
+    def __init__(self, input_dim: int, channels: int, start: int, widths: Sequence[int]) -> None:
+        super().__init__()
+        self.start, self.width = start, widths[0]
+        self.fc = nn.Sequential(
+            nn.Linear(input_dim, widths[0] * start * start, bias=False),
+            nn.BatchNorm1d(widths[0] * start * start),
+            nn.ReLU(inplace=True),
+        )
+        layers: list[nn.Module] = []
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.deconv(self.fc(x).view(-1, self.width, self.start, self.start))
+
+
+class ConvTrunk(nn.Module):
+    """Stride-2 4x4 convs through ``widths`` (lReLU(0.1); BN on all but the first), flattened.
+
+    Input: (N, channels, image_size, image_size). Output: (N, widths[-1] * (image_size / 2**len(widths))**2).
+    """
+
+    def __init__(self, channels: int, image_size: int, widths: Sequence[int]) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), _lrelu()]
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), _lrelu()]
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.out_features = widths[-1] * (image_size // 2 ** len(widths)) ** 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class QHead(nn.Module):
     """Q(c | x) from the trunk's features: FC ->128, BN, lReLU, FC 128->q_dim.
 
@@ -128,10 +172,17 @@ def init_weights(module: nn.Module) -> None:
 # preset name -> (image size, generator factory(input_dim, channels), trunk factory(channels))
 PRESETS: dict[str, tuple[int, Callable[[int, int], nn.Module], Callable[[int], nn.Module]]] = {
     "mnist": (28, MNISTGenerator, MNISTTrunk),
+    "celeba32": (32, partial(ConvGenerator, start=2, widths=(448, 256, 128, 64)),
+                 partial(ConvTrunk, image_size=32, widths=(64, 128, 256))),
+    "dcgan64": (64, partial(ConvGenerator, start=4, widths=(512, 256, 128, 64)),
+                partial(ConvTrunk, image_size=64, widths=(64, 128, 256, 512))),
 }
+# image size -> the preset that makes it
+PRESET_FOR_SIZE = {size: name for name, (size, _, _) in PRESETS.items()}
 
 
-def build_networks(preset: str, input_dim: int, q_dim: int, channels: int) -> tuple[nn.Module, Discriminator]:
+def build_networks(preset: str, input_dim: int, q_dim: int, channels: int,
+                   spectral_norm: bool = False) -> tuple[nn.Module, Discriminator]:
     """Build and initialise (generator, discriminator) of a preset.
 
     Args:
@@ -139,6 +190,8 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int) -> tu
         input_dim: generator input size (:attr:`LatentSpec.input_dim`).
         q_dim: Q output size (:attr:`LatentSpec.q_dim`).
         channels: image channels (1 for MNIST).
+        spectral_norm: spectrally normalise the discriminator's trunk and adversarial head (not Q, whose job is to
+            fit the codes, not to stay 1-Lipschitz).
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown network preset {preset!r}; choose one of {sorted(PRESETS)}")
@@ -147,4 +200,9 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int) -> tu
     discriminator = Discriminator(make_trunk(channels), q_dim)
     generator.apply(init_weights)
     discriminator.apply(init_weights)
+    if spectral_norm:
+        for part in (discriminator.trunk, discriminator.head):
+            for module in list(part.modules()):
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(module)
     return generator, discriminator

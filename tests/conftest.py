@@ -48,3 +48,30 @@ def tiny_run(mnist_dir, tmp_path_factory) -> Path:
           "--limit_val_batches", "2",
           "--log_dir", str(log_dir)])
     return log_dir / "version_0"
+
+
+def make_jpegs(folder: Path, count: int, size=(178, 218), seed: int = 0, prefix: str = "") -> list[Path]:
+    """Write ``count`` generated colour JPEGs (a coloured ellipse on a coloured background) into ``folder``."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+        x, y = rng.randrange(size[0] // 2), rng.randrange(size[1] // 2)
+        ImageDraw.Draw(image).ellipse([x, y, x + size[0] // 2, y + size[1] // 2],
+                                      fill=tuple(rng.randrange(256) for _ in range(3)))
+        path = folder / f"{prefix}{i + 1:06d}.jpg"
+        image.save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture()
+def fake_celeba(tmp_path) -> Path:
+    """A data_dir with CelebA's real layout: celeba/img_align_celeba/000001.jpg ... (40 JPEGs, 178 x 218)."""
+    make_jpegs(tmp_path / "data" / "celeba" / "img_align_celeba", 40)
+    return tmp_path / "data"
