@@ -4,6 +4,8 @@
 * ``celeba``: ``<data_dir>/celeba/img_align_celeba/*.jpg`` (torchvision's layout) read directly, without the
   annotation files or md5 checks torchvision's class insists on; no labels.
 * ``folder``: every image below ``data_dir`` (recursive); no labels.
+* ``dsprites``: 64 x 64 sprites with known factors (:mod:`infogan.dsprites`): the original ``.npz`` from
+  ``<data_dir>/dsprites/`` when there, else rendered batch by batch; scored by ``evaluate``, not by validation.
 
 Folder-like sets are decoded lazily (CelebA is 200k files) with a center crop to a square and a resize, into uint8
 tensors like MNIST's. A file that cannot be decoded stops training with an error naming it, unless
@@ -27,10 +29,14 @@ import warnings
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-DATASETS = ("mnist", "fashion_mnist", "celeba", "folder")
+from infogan.dsprites import DSprites, find_npz
+
+DATASETS = ("mnist", "fashion_mnist", "celeba", "folder", "dsprites")
 # datasets stored as torchvision IDX files, held in memory at 28 x 28
 IDX_DATASETS = ("mnist", "fashion_mnist")
-IMAGE_SIZES = {"mnist": (28,), "fashion_mnist": (28,), "celeba": (32, 64), "folder": (32, 64)}
+IMAGE_SIZES = {"mnist": (28,), "fashion_mnist": (28,), "celeba": (32, 64), "folder": (32, 64), "dsprites": (64,)}
+# datasets whose batches come whole from __getitems__, with no worker processes
+BATCHED_DATASETS = IDX_DATASETS + ("dsprites",)
 # dataset -> number of label classes (absent: no labels, so no validation metrics)
 NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
@@ -248,11 +254,11 @@ class InfoGANDataModule(pl.LightningDataModule):
         image_size = image_size or sizes[0]
         if image_size not in sizes:
             raise ValueError(f"--image_size {image_size}: dataset {dataset} supports {' or '.join(map(str, sizes))}")
-        if channels is not None and dataset != "folder" and channels != (1 if dataset in IDX_DATASETS else 3):
+        if channels is not None and dataset != "folder" and channels != (1 if dataset in BATCHED_DATASETS else 3):
             raise ValueError(f"--channels applies to --dataset folder only; {dataset} has fixed channels")
         if channels not in (None, 1, 3):
             raise ValueError(f"--channels must be 1 or 3, got {channels}")
-        in_memory = dataset in IDX_DATASETS
+        in_memory = dataset in BATCHED_DATASETS
         self.download = in_memory if download is None else download
         self.dataset, self.data_dir, self.batch_size, self.seed = dataset, data_dir, batch_size, seed
         self.image_size, self.skip_bad_images = image_size, skip_bad_images
@@ -281,7 +287,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         if self.dataset in IDX_DATASETS:
             load_mnist(self.data_dir, train=True, download=self.download, dataset=self.dataset)
             load_mnist(self.data_dir, train=False, download=self.download, dataset=self.dataset)
-        else:
+        elif self.dataset != "dsprites":  # dsprites: the original file is optional, rendering needs nothing
             self._files(self.download)
 
     def setup(self, stage: Optional[str] = None) -> None:
@@ -290,11 +296,13 @@ class InfoGANDataModule(pl.LightningDataModule):
         if self.dataset in IDX_DATASETS:
             self.train_set = load_mnist(self.data_dir, train=True, download=False, dataset=self.dataset)
             self.val_set = load_mnist(self.data_dir, train=False, download=False, dataset=self.dataset)
+        elif self.dataset == "dsprites":
+            self.train_set = DSprites(find_npz(self.data_dir))
         else:
             self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
-        in_memory = isinstance(ds, InMemoryImages)
+        in_memory = isinstance(ds, (InMemoryImages, DSprites))
         return DataLoader(
             ds,
             batch_size=self.batch_size,

@@ -1,9 +1,10 @@
 """Score a checkpoint: ``python -m infogan.evaluate CKPT [--dataset mnist] [--data_dir DIR] [--out metrics.json]``.
 
-Q assigns every image of the labelled test split to a category of the first categorical code; the clusters are
-matched to labels (Hungarian algorithm) for the unsupervised accuracy, and NMI and ARI need no matching (see
-:mod:`infogan.metrics`). Also reports the MI lower bound of every code on fresh generated samples. Prints a table and
-writes the numbers as JSON.
+Labelled sets (MNIST, Fashion-MNIST): Q assigns every image of the test split to a category of the first categorical
+code; the clusters are matched to labels (Hungarian algorithm) for the unsupervised accuracy, and NMI and ARI need no
+matching. dSprites: the FactorVAE metric and MIG of Q's predictions of all codes against the known factors (see
+:mod:`infogan.metrics`). Both also report the MI lower bound of every code on fresh generated samples. Prints a
+table and writes the numbers as JSON.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from typing import Optional, Sequence
 
 import torch
 
+from infogan import dsprites
 from infogan.data import DATASETS, InfoGANDataModule
 from infogan.infogan_module import load_model
-from infogan.metrics import cluster_scores
+from infogan.metrics import cluster_scores, factor_vae_score, mutual_info_gap
 
 
 @torch.no_grad()
-def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000) -> dict:
-    """Metrics of ``model`` (eval mode) on the validation split of ``data`` as plain data (see the module doc)."""
+def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, votes: int = 800, samples: int = 10000) -> dict:
+    """Metrics of ``model`` (eval mode) on the validation split of ``data`` (dSprites: on its factors) as plain data
+    (see the module doc)."""
+    if data.dataset == "dsprites":
+        return evaluate_disentanglement(model, data, mi_samples, votes, samples)
     if not model.latent.categorical:
         raise ValueError("this model has no categorical code, so there is nothing to match against labels")
     if data.num_classes is None:
@@ -44,7 +49,31 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000) -> dict:
     return scores
 
 
+@torch.no_grad()
+def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5000, votes: int = 800,
+                             samples: int = 10000) -> dict:
+    """FactorVAE metric and MIG of ``model`` on dSprites (``votes`` training votes, half as many held out; MIG on
+    ``samples`` images), as plain data."""
+    if model.hparams.channels != 1 or model.hparams.preset != "dcgan64":
+        raise ValueError("this checkpoint was not trained on 64 px single-channel images such as dSprites")
+    data.setup("fit")
+    images_of = data.train_set.__getitems__
+
+    def represent(classes: torch.Tensor) -> torch.Tensor:
+        images, _ = data.on_after_batch_transfer(images_of(dsprites.classes_to_index(classes)), 0)
+        return model.represent(images.to(model.device))
+
+    sizes = dsprites.FACTOR_SIZES
+    scores = {**factor_vae_score(represent, sizes, num_train=votes, num_eval=votes // 2),
+              **mutual_info_gap(represent, sizes, num_samples=samples, factor_names=dsprites.FACTORS)}
+    scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
+    scores["rendered"] = data.train_set.images is None
+    return scores
+
+
 def format_table(scores: dict) -> str:
+    if "mig" in scores:
+        return format_disentanglement(scores)
     rows = [("accuracy (Hungarian, one-to-one)", f"{scores['accuracy']:.4f}"),
             ("accuracy (many-to-one)", f"{scores['many_to_one_accuracy']:.4f}"),
             ("NMI", f"{scores['nmi']:.4f}"), ("ARI", f"{scores['ari']:.4f}"),
@@ -59,15 +88,30 @@ def format_table(scores: dict) -> str:
     return "\n".join(lines)
 
 
+def format_disentanglement(scores: dict) -> str:
+    rows = [("FactorVAE metric (held-out votes)", f"{scores['factor_vae']:.4f}"),
+            ("FactorVAE metric (training votes)", f"{scores['factor_vae_train']:.4f}"),
+            ("MIG", f"{scores['mig']:.4f}")]
+    rows += [(f"  gap of {name}", f"{v:.4f}") for name, v in scores["mig_per_factor"].items()]
+    rows += [("images", "rendered" if scores["rendered"] else "the original .npz")]
+    rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m infogan.evaluate", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", help="a .ckpt written by training")
-    p.add_argument("--dataset", default="mnist", choices=DATASETS, help="labelled dataset to score against")
+    p.add_argument("--dataset", default="mnist", choices=DATASETS,
+                   help="labelled dataset to score the categorical code against, or dsprites")
     p.add_argument("--data_dir", "--datadir", dest="data_dir", default="data", help="folder holding the dataset")
     p.add_argument("--out", default=None, help="write the metrics as JSON here")
     p.add_argument("--batch_size", type=int, default=1000, help="images per forward pass")
     p.add_argument("--mi_samples", type=int, default=5000, help="generated samples for the MI bound")
+    p.add_argument("--votes", type=int, default=800,
+                   help="dsprites: FactorVAE training votes (half as many held out; disentanglement_lib: 10000)")
+    p.add_argument("--samples", type=int, default=10000, help="dsprites: images for MIG")
     p.add_argument("--device", default="cpu", help="torch device")
     return p
 
@@ -78,7 +122,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     try:
         model = load_model(args.checkpoint, args.device)
         data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
-        scores = evaluate(model, data, args.mi_samples)
+        scores = evaluate(model, data, args.mi_samples, args.votes, args.samples)
     except (ValueError, FileNotFoundError) as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
     scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}

@@ -48,6 +48,8 @@ RECIPES = {
     "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62),
     "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
     "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
+    # dSprites: one continuous code per varying factor (5), a small noise; a starting point, not tuned yet
+    "dsprites": dict(categorical=[], continuous=5, noise_dim=5),
 }
 
 
@@ -243,6 +245,16 @@ class InfoGAN(pl.LightningModule):
         _, q_out = self.discriminator(images)
         return self.latent.split_q(q_out)[0][code].argmax(dim=1)
 
+    def represent(self, images: torch.Tensor) -> torch.Tensor:
+        """Q's reading of every code from images (N, C, H, W) in [-1, 1]: (N, n_cat + n_cont) float.
+
+        Columns: the argmax of each categorical code, then the mean of each continuous code; the representation
+        the disentanglement metrics score (:mod:`infogan.metrics`).
+        """
+        _, q_out = self.discriminator(images)
+        logits, mean, _ = self.latent.split_q(q_out)
+        return torch.cat([lg.argmax(dim=1, keepdim=True).float() for lg in logits] + [mean.float()], dim=1)
+
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         """Score the first categorical code against the labels of real images (metrics synced across ranks)."""
         if not len(self.val_metrics):
@@ -359,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="mnist", choices=DATASETS,
                    help="mnist / fashion_mnist (in memory, labelled), celeba (DATA_DIR/celeba/img_align_celeba/*.jpg), "
-                        "folder (every image below DATA_DIR)")
+                        "folder (every image below DATA_DIR), dsprites (64 px sprites with known factors: "
+                        "DATA_DIR/dsprites/*.npz when there, else rendered)")
     g.add_argument("--data_dir", "--datadir", dest="data_dir", default="data",
                    help="folder holding the dataset in torchvision's layout (MNIST/raw/..., celeba/img_align_celeba/)")
     g.add_argument("--image_size", type=int, default=None,
@@ -379,14 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("latent codes (defaults: the dataset's recipe, see README)")
     g.add_argument("--categorical", type=int, nargs="*", default=None, metavar="K",
                    help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5); "
-                        "recipe: mnist 10, celeba 10 codes of 10")
-    g.add_argument("--continuous", type=int, default=None, help="number of continuous codes; recipe: mnist 2, celeba 0")
+                        "recipe: mnist 10, celeba 10 codes of 10, dsprites none")
+    g.add_argument("--continuous", type=int, default=None, help="number of continuous codes; recipe: mnist 2, celeba 0, dsprites 5")
     g.add_argument("--continuous_prior", choices=PRIORS, default="uniform",
                    help="prior of the continuous codes: Unif(-1, 1) or N(0, 1)")
     g.add_argument("--learn_variance", action="store_true",
                    help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
     g.add_argument("--noise_dim", type=int, default=None,
-                   help="size of the incompressible noise z; recipe: mnist 62, celeba 128")
+                   help="size of the incompressible noise z; recipe: mnist 62, celeba 128, dsprites 5")
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
