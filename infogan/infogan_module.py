@@ -22,6 +22,7 @@ Lightning counts every ``optimizer.step()`` in ``trainer.global_step``: two per 
 from __future__ import annotations
 
 import argparse
+import inspect
 import pickle
 import sys
 from pathlib import Path
@@ -275,9 +276,14 @@ class InfoGAN(pl.LightningModule):
 
 
 def check_compatible(ckpt_hparams: dict, hparams: dict, path: str | Path) -> None:
-    """Raise ValueError naming every architecture setting on which a checkpoint and the requested model differ."""
-    diffs = [f"{k}={ckpt_hparams.get(k)!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
-             if ckpt_hparams.get(k) != hparams.get(k)]
+    """Raise ValueError naming every architecture setting on which a checkpoint and the requested model differ.
+
+    A setting the checkpoint lacks (written before that setting existed) counts as InfoGAN's default for it.
+    """
+    defaults = {k: v.default for k, v in inspect.signature(InfoGAN.__init__).parameters.items()}
+    ckpt_hparams = {k: ckpt_hparams.get(k, defaults.get(k)) for k in ARCHITECTURE_KEYS}
+    diffs = [f"{k}={ckpt_hparams[k]!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
+             if ckpt_hparams[k] != hparams.get(k)]
     if diffs:
         raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")
