@@ -357,14 +357,19 @@ def _strategy(strategy: str, devices) -> str:
     return "ddp_find_unused_parameters_true" if strategy == "auto" and several else strategy
 
 
-def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[str]:
-    """The version folder a checkpoint under LOG_DIR/version_N/checkpoints/ came from, so a resumed run logs on there."""
+def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[int | str]:
+    """The version a checkpoint under LOG_DIR/version_N/checkpoints/ came from, so a resumed run logs on there.
+
+    N as an int where the folder is ``version_N`` (the logger then names it so, and the progress bar shows ``v_num=N``
+    rather than the last 4 characters of a string), else the folder's name.
+    """
     if not ckpt_path:
         return None
     ckpt = Path(ckpt_path).resolve()
     run_dir = ckpt.parent.parent
     if ckpt.parent.name == "checkpoints" and run_dir.parent == Path(log_dir).resolve():
-        return run_dir.name
+        number = run_dir.name.removeprefix("version_")
+        return int(number) if number.isdigit() else run_dir.name
     return None
 
 

@@ -41,6 +41,7 @@ def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
     resumed = main(common + ["--max_epochs", "2", "--ckpt_path", str(ckpt)])
     assert resumed.current_epoch == 2 and resumed.global_step == 2 * 2 * 3
     assert not (tmp_path / "version_1").exists()  # the resumed run logs on in its own version folder
+    assert resumed.logger.version == 0  # an int: the progress bar shows v_num=0, not "on_0"
     final = torch.load(ckpt, weights_only=True)
     # Adam's step counter went on from the saved one instead of restarting at zero.
     step_before = float(saved["optimizer_states"][1]["state"][0]["step"])
