@@ -20,3 +20,27 @@ def test_train_speed_smoke_writes_every_field(mnist_dir, tmp_path):
     assert result["ratio"] == result["lightning_img_per_s"] / result["plain_img_per_s"]
     # Batch 8: forward+backward of both steps of the paper's nets is ~2.5 GFLOP (about 0.3 GFLOP per image).
     assert 1.0 < result["gflop_per_step"] < 5.0
+
+
+def test_step_variants_smoke_changes_what_it_says(mnist_dir, tmp_path):
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("step_variants", REPO / "benchmarks" / "step_variants.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    images = torch.zeros(16, 1, 28, 28, dtype=torch.uint8)
+    loop, _ = bench.build("channels_last", images, 8, seed=0)
+    assert loop.images.is_contiguous(memory_format=torch.channels_last)
+    loop, _ = bench.build("foreach_adam", images, 8, seed=0)
+    assert loop.opt_d.defaults["foreach"] and not loop.opt_d.defaults["fused"]
+
+    out = tmp_path / "variants.json"
+    bench.main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--steps", "1", "--warmup", "1", "--rounds", "1",
+                "--variants", "baseline", "channels_last", "bf16_autocast", "--json", str(out)])
+    result = json.loads(out.read_text())
+    assert result["baseline"]["vs_baseline"] == 1.0
+    for variant in ("channels_last", "bf16_autocast"):
+        assert result[variant]["img_per_s"] > 0 and math.isfinite(result[variant]["vs_baseline"])
