@@ -302,7 +302,7 @@ class InfoGANDataModule(pl.LightningDataModule):
             self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
-        in_memory = isinstance(ds, (InMemoryImages, DSprites))
+        in_memory = self.dataset in BATCHED_DATASETS
         return DataLoader(
             ds,
             batch_size=self.batch_size,

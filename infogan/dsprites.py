@@ -38,8 +38,6 @@ FACTOR_SIZES = (1, 3, 6, 40, 32, 32)
 SHAPES = ("square", "ellipse", "heart")
 SIZE = 64
 NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
-# the mixed-radix weight of each factor in the flat index
-_STRIDES = torch.tensor([math.prod(FACTOR_SIZES[i + 1:]) for i in range(len(FACTOR_SIZES))])
 _HALF_WIDTH = 0.15  # of the square at scale 1, in canvas units ([0, 1] across)
 
 
@@ -47,15 +45,20 @@ def num_images() -> int:
     return math.prod(FACTOR_SIZES)
 
 
+def _strides() -> torch.Tensor:
+    """The mixed-radix weight of each factor in the flat index (the last factor varies fastest)."""
+    return torch.tensor([math.prod(FACTOR_SIZES[i + 1:]) for i in range(len(FACTOR_SIZES))])
+
+
 def index_to_classes(index: torch.Tensor) -> torch.Tensor:
     """Flat indices (N,) -> factor classes (N, 6) long, in the original file's order."""
     index = torch.as_tensor(index, dtype=torch.long)
-    return (index[:, None] // _STRIDES) % torch.tensor(FACTOR_SIZES)
+    return (index[:, None] // _strides()) % torch.tensor(FACTOR_SIZES)
 
 
 def classes_to_index(classes: torch.Tensor) -> torch.Tensor:
     """Factor classes (N, 6) -> flat indices (N,); the inverse of :func:`index_to_classes`."""
-    return (torch.as_tensor(classes, dtype=torch.long) * _STRIDES).sum(dim=1)
+    return (torch.as_tensor(classes, dtype=torch.long) * _strides()).sum(dim=1)
 
 
 def render(classes: torch.Tensor, size: int = SIZE) -> torch.Tensor:

@@ -80,8 +80,7 @@ def format_table(scores: dict) -> str:
             ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
             ("images", str(scores["num_images"]))]
     rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
-    width = max(len(r[0]) for r in rows)
-    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines = [_aligned(rows)]
     lines.append("confusion after matching (rows: true label, columns: matched label"
                  + (", last: unmatched clusters)" if len(scores["confusion"][0]) > scores["num_classes"] else ")"))
     lines += [" ".join(f"{v:5d}" for v in row) for row in scores["confusion"]]
@@ -95,7 +94,12 @@ def format_disentanglement(scores: dict) -> str:
     rows += [(f"  gap of {name}", f"{v:.4f}") for name, v in scores["mig_per_factor"].items()]
     rows += [("images", "rendered" if scores["rendered"] else "the original .npz")]
     rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
-    width = max(len(r[0]) for r in rows)
+    return _aligned(rows)
+
+
+def _aligned(rows: list[tuple[str, str]]) -> str:
+    """(name, value) rows as lines with the values in one column."""
+    width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 

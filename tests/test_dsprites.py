@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -45,9 +44,7 @@ def test_rendered_images_are_binary_and_differ_for_every_factor_value():
 
 def _small_grid(monkeypatch):
     """Shrink the factor grid so that a whole 'original' file fits in a test (48 images)."""
-    sizes = (1, 3, 2, 2, 2, 2)
-    monkeypatch.setattr(dsprites, "FACTOR_SIZES", sizes)
-    monkeypatch.setattr(dsprites, "_STRIDES", torch.tensor([math.prod(sizes[i + 1:]) for i in range(6)]))
+    monkeypatch.setattr(dsprites, "FACTOR_SIZES", (1, 3, 2, 2, 2, 2))
     return dsprites.num_images()
 
 
