@@ -40,17 +40,18 @@ from infogan.metrics import ClusterAccuracy
 from infogan.networks import PRESET_FOR_SIZE, build_networks
 
 _MASK63 = (1 << 63) - 1
-# Hyperparameters that fix the networks' shapes and the codes' meaning: a checkpoint must agree on all of them.
-ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "preset", "channels",
-                     "spectral_norm")
+# Hyperparameters that fix the networks' shapes and the codes' meaning (noise_std: the z the generator was trained
+# on): a checkpoint must agree on all of them.
+ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
+                     "preset", "channels", "spectral_norm")
 # Each dataset's default codes (the paper's settings for MNIST and CelebA); flags given override them.
 RECIPES = {
-    "mnist": dict(categorical=[10], continuous=2, noise_dim=62),
-    "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62),
-    "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
-    "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128),
+    "mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0),
+    "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0),
+    "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0),
+    "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0),
     # dSprites: one continuous code per varying factor (5), a small noise; a starting point, not tuned yet
-    "dsprites": dict(categorical=[], continuous=5, noise_dim=5),
+    "dsprites": dict(categorical=[], continuous=5, noise_dim=5, noise_std=1.0),
 }
 
 
@@ -73,6 +74,7 @@ class InfoGAN(pl.LightningModule):
         continuous: number of continuous codes.
         continuous_prior: ``"uniform"`` (Unif(-1, 1)) or ``"gaussian"`` (N(0, 1)).
         learn_variance: Q predicts each continuous code's log-variance (else unit std, as the official code).
+        noise_std: standard deviation of the noise z ~ N(0, noise_std^2).
         preset: network preset (see :data:`infogan.networks.PRESETS`).
         channels: image channels.
         spectral_norm: spectral normalisation on the discriminator's trunk and adversarial head.
@@ -91,6 +93,7 @@ class InfoGAN(pl.LightningModule):
         continuous: int = 2,
         continuous_prior: str = "uniform",
         learn_variance: bool = False,
+        noise_std: float = 1.0,
         preset: str = "mnist",
         channels: int = 1,
         spectral_norm: bool = False,
@@ -106,7 +109,8 @@ class InfoGAN(pl.LightningModule):
         categorical = [int(k) for k in categorical]  # a list, never a tuple or tensor: plain data in checkpoints
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance)
+        self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance,
+                                 noise_std)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
                                                             spectral_norm)
         self._latent_rng = torch.Generator()
@@ -411,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
     g.add_argument("--noise_dim", type=int, default=None,
                    help="size of the incompressible noise z; recipe: mnist 62, celeba 128, dsprites 5")
+    g.add_argument("--noise_std", type=float, default=None,
+                   help="standard deviation of z ~ N(0, std^2); recipe: 1 (see README, MNIST results)")
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
@@ -487,7 +493,7 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     channels, size = data.image_shape
     model = InfoGAN(
         noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
-        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, preset=PRESET_FOR_SIZE[size],
+        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, noise_std=args.noise_std, preset=PRESET_FOR_SIZE[size],
         channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
         lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, seed=args.seed,
     )

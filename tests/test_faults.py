@@ -57,14 +57,15 @@ def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, caps
     assert "categorical=[10] (flags: [10, 5])" in line and "continuous=2 (flags: 3)" in line
 
 
-def test_a_setting_missing_from_an_older_checkpoint_counts_as_its_default():
+@pytest.mark.parametrize("key, default, other", [("spectral_norm", False, True), ("noise_std", 1.0, 0.1)])
+def test_a_setting_missing_from_an_older_checkpoint_counts_as_its_default(key, default, other):
     from infogan.infogan_module import InfoGAN, check_compatible
 
     hparams = dict(InfoGAN().hparams)
-    older = {k: v for k, v in hparams.items() if k != "spectral_norm"}  # written before --spectral_norm existed
-    check_compatible(older, hparams, "old.ckpt")  # no error: the default (False) is what it was trained with
-    with pytest.raises(ValueError, match=r"spectral_norm=False \(flags: True\)"):
-        check_compatible(older, {**hparams, "spectral_norm": True}, "old.ckpt")
+    older = {k: v for k, v in hparams.items() if k != key}  # written before that setting existed
+    check_compatible(older, hparams, "old.ckpt")  # no error: the default is what it was trained with
+    with pytest.raises(ValueError, match=rf"{key}={default!r} \(flags: {other!r}\)"):
+        check_compatible(older, {**hparams, key: other}, "old.ckpt")
 
 
 @pytest.mark.parametrize("kind", ["missing", "truncated", "not a checkpoint", "a bare tensor"])

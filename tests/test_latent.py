@@ -26,6 +26,13 @@ def test_gaussian_prior_is_unbounded_and_standard():
     assert abs(float(s.continuous.mean())) < 0.05 and abs(float(s.continuous.std()) - 1) < 0.05
 
 
+def test_noise_std_scales_only_the_noise():
+    rng = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    wide, narrow = LatentSpec().sample(5000, rng()), LatentSpec(noise_std=0.1).sample(5000, rng())
+    assert torch.allclose(narrow.z, 0.1 * wide.z) and abs(float(narrow.z.std()) - 0.1) < 0.005
+    assert torch.equal(narrow.categorical, wide.categorical) and torch.equal(narrow.continuous, wide.continuous)
+
+
 def test_seeded_sampling_is_reproducible_and_fixed_values_override():
     spec = LatentSpec(categorical=(10,), continuous=2)
     a = spec.sample(8, torch.Generator().manual_seed(3))
@@ -56,6 +63,7 @@ def test_bad_fixed_values_are_rejected(kwargs, message):
         (dict(continuous=-1), ">= 0"),
         (dict(continuous_prior="cauchy"), "continuous_prior"),
         (dict(noise_dim=0, categorical=(), continuous=0), "needs some input"),
+        (dict(noise_std=0.0), "noise_std must be > 0"),
     ],
 )
 def test_bad_specs_are_rejected(kwargs, message):
