@@ -64,8 +64,9 @@ def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5
         return model.represent(images.to(model.device))
 
     sizes = dsprites.FACTOR_SIZES
-    scores = {**factor_vae_score(represent, sizes, num_train=votes, num_eval=votes // 2),
-              **mutual_info_gap(represent, sizes, num_samples=samples, factor_names=dsprites.FACTORS)}
+    scores = {**factor_vae_score(represent, sizes, num_train=votes, num_eval=votes // 2, batch_size=data.batch_size),
+              **mutual_info_gap(represent, sizes, num_samples=samples, factor_names=dsprites.FACTORS,
+                                batch_size=data.batch_size)}
     scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
     scores["rendered"] = data.train_set.images is None
     return scores

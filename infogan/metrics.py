@@ -124,12 +124,13 @@ def _sample_factors(n: int, factor_sizes: Sequence[int], generator: torch.Genera
     return torch.stack([torch.randint(k, (n,), generator=generator) for k in factor_sizes], dim=1)
 
 
-def _represent(represent: Representation, classes: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
-    return torch.cat([represent(c).float().cpu() for c in classes.split(chunk)])
+def _represent(represent: Representation, classes: torch.Tensor, batch_size: int) -> torch.Tensor:
+    return torch.cat([represent(c).float().cpu() for c in classes.split(batch_size)])
 
 
 def factor_vae_score(represent: Representation, factor_sizes: Sequence[int], num_train: int = 800,
-                     num_eval: int = 400, votes_batch: int = 64, num_variance: int = 10000, seed: int = 0) -> dict:
+                     num_eval: int = 400, votes_batch: int = 64, num_variance: int = 10000, seed: int = 0,
+                     batch_size: int = 1024) -> dict:
     """The FactorVAE disentanglement metric (Kim & Mnih, *Disentangling by Factorising*, ICML 2018, section 4).
 
     Each representation dimension is scaled by its standard deviation over ``num_variance`` random inputs (dimensions
@@ -139,11 +140,12 @@ def factor_vae_score(represent: Representation, factor_sizes: Sequence[int], num
     voted for) is fitted on ``num_train`` votes; the score is its accuracy on ``num_eval`` fresh votes. A perfectly
     disentangled representation scores 1; one that ignores the factors scores about 1 / (number of factors).
     disentanglement_lib's defaults are 10,000 / 5,000 votes; ours are smaller for CPU budgets (flags raise them).
+    ``represent`` is called on at most ``batch_size`` inputs at a time.
 
     Returns {"factor_vae": eval accuracy, "factor_vae_train": train accuracy, "active_dims": count}.
     """
     g = torch.Generator().manual_seed(seed)
-    scale = _represent(represent, _sample_factors(num_variance, factor_sizes, g)).var(dim=0)
+    scale = _represent(represent, _sample_factors(num_variance, factor_sizes, g), batch_size).var(dim=0)
     active = scale > 0
     factors = [k for k, n in enumerate(factor_sizes) if n > 1]
     dims = len(scale)
@@ -154,7 +156,7 @@ def factor_vae_score(represent: Representation, factor_sizes: Sequence[int], num
         for i, j in enumerate(which.tolist()):
             k = factors[j]
             classes[i, :, k] = torch.randint(factor_sizes[k], (1,), generator=g)
-        rep = _represent(represent, classes.view(n * votes_batch, -1)).view(n, votes_batch, dims)
+        rep = _represent(represent, classes.view(n * votes_batch, -1), batch_size).view(n, votes_batch, dims)
         var = (rep.var(dim=1) / scale.clamp_min(1e-12)).masked_fill(~active, float("inf"))
         table = torch.zeros(dims, len(factors), dtype=torch.long)
         table.index_put_((var.argmin(dim=1), which), torch.ones(n, dtype=torch.long), accumulate=True)
@@ -172,7 +174,8 @@ def factor_vae_score(represent: Representation, factor_sizes: Sequence[int], num
 
 
 def mutual_info_gap(represent: Representation, factor_sizes: Sequence[int], num_samples: int = 10000,
-                    bins: int = 20, seed: int = 0, factor_names: Optional[Sequence[str]] = None) -> dict:
+                    bins: int = 20, seed: int = 0, factor_names: Optional[Sequence[str]] = None,
+                    batch_size: int = 1024) -> dict:
     """MIG, the mutual information gap (Chen et al., *Isolating Sources of Disentanglement in VAEs*, NeurIPS 2018).
 
     For each factor v_k with more than one value: the difference between the largest and the second largest
@@ -185,7 +188,7 @@ def mutual_info_gap(represent: Representation, factor_sizes: Sequence[int], num_
     """
     g = torch.Generator().manual_seed(seed)
     classes = _sample_factors(num_samples, factor_sizes, g)
-    rep = _represent(represent, classes)
+    rep = _represent(represent, classes, batch_size)
     lo, hi = rep.min(dim=0).values, rep.max(dim=0).values
     binned = ((rep - lo) / (hi - lo).clamp_min(1e-12) * bins).long().clamp_(0, bins - 1)
     names = factor_names or [f"factor{k}" for k in range(len(factor_sizes))]

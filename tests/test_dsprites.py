@@ -129,6 +129,22 @@ def test_mig_is_near_one_for_an_axis_aligned_representation_and_near_zero_for_a_
     assert np.array(perfect["mutual_info"]).shape == (5, 5)
 
 
+def test_metrics_feed_the_representation_at_most_batch_size_inputs_and_do_not_depend_on_it():
+    sizes_seen = []
+
+    def recording(classes):
+        sizes_seen.append(len(classes))
+        return _axis_aligned(classes)
+
+    small = mutual_info_gap(recording, SIZES, num_samples=1000, batch_size=97)
+    assert max(sizes_seen) == 97 and sum(sizes_seen) == 1000
+    assert small["mig"] == mutual_info_gap(_axis_aligned, SIZES, num_samples=1000)["mig"]
+    sizes_seen.clear()
+    votes = factor_vae_score(recording, SIZES, num_train=20, num_eval=10, num_variance=500, batch_size=50)
+    assert max(sizes_seen) == 50
+    assert votes == factor_vae_score(_axis_aligned, SIZES, num_train=20, num_eval=10, num_variance=500)
+
+
 def test_evaluate_reports_both_metrics_for_a_dsprites_checkpoint(tmp_path, capsys):
     from infogan.evaluate import main as evaluate
     from infogan.infogan_module import main as train
