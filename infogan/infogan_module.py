@@ -513,7 +513,8 @@ def train(args: argparse.Namespace) -> pl.Trainer:
         max_epochs=args.max_epochs,
         max_steps=2 * args.max_steps if args.max_steps > 0 else -1,  # two optimizer steps per batch
         limit_train_batches=args.limit_train_batches,
-        limit_val_batches=args.limit_val_batches,
+        # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
+        limit_val_batches=args.limit_val_batches if data.num_classes is not None else 0,
         fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
         callbacks=[*_checkpointing(data.num_classes is not None), SampleGrid(),
