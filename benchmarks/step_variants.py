@@ -32,14 +32,10 @@ from infogan.data import load_mnist  # noqa: E402
 
 
 def build(variant: str, images: torch.Tensor, batch_size: int, seed: int) -> tuple[PlainLoop, contextlib.AbstractContextManager]:
-    loop = PlainLoop(images, batch_size, seed=seed)
+    adam = {"foreach_adam": "foreach", "loop_adam": "loop"}.get(variant, "fused")
+    loop = PlainLoop(images, batch_size, seed=seed, adam=adam)
     context: contextlib.AbstractContextManager = contextlib.nullcontext()
-    if variant in ("foreach_adam", "loop_adam"):
-        kind = dict(foreach=variant == "foreach_adam", fused=False)
-        hp = loop.model.hparams
-        loop.opt_d = torch.optim.Adam(loop.d.parameters(), lr=hp.lr_d, betas=(0.5, 0.999), **kind)
-        loop.opt_g = torch.optim.Adam(loop.g.parameters(), lr=hp.lr_g, betas=(0.5, 0.999), **kind)
-    elif variant == "channels_last":
+    if variant == "channels_last":
         loop.g.to(memory_format=torch.channels_last)
         loop.d.to(memory_format=torch.channels_last)
         loop.images = loop.images.contiguous(memory_format=torch.channels_last)
@@ -49,7 +45,7 @@ def build(variant: str, images: torch.Tensor, batch_size: int, seed: int) -> tup
         loop.g = torch.compile(loop.g)
         for part in ("trunk", "head", "q"):
             setattr(loop.d, part, torch.compile(getattr(loop.d, part)))
-    elif variant != "baseline":
+    elif variant not in ("baseline", "foreach_adam", "loop_adam"):
         raise ValueError(f"unknown variant {variant!r}")
     return loop, context
 

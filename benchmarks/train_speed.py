@@ -38,13 +38,17 @@ from infogan.callbacks import LatentTraversalGIF, SampleGrid
 class PlainLoop:
     """The InfoGAN step of :mod:`infogan.infogan_module` written by hand, for comparison."""
 
-    def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> None:
+    def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0, adam: str = "fused") -> None:
+        """``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``."""
+        if adam not in ("fused", "foreach", "loop"):
+            raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {adam!r}")
         torch.manual_seed(seed)
         self.model = InfoGAN(seed=seed)  # only for its networks and latent spec; no Trainer involved
         self.g, self.d, self.spec = self.model.generator, self.model.discriminator, self.model.latent
         hp = self.model.hparams
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(0.5, 0.999), fused=True)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(0.5, 0.999), fused=True)
+        kind = dict(fused=adam == "fused", foreach=adam == "foreach")
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(0.5, 0.999), **kind)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(0.5, 0.999), **kind)
         self.images, self.batch_size = images, batch_size
         self.rng, self.order, self.pos = torch.Generator().manual_seed(seed), torch.randperm(len(images)), 0
 

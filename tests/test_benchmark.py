@@ -36,6 +36,10 @@ def test_step_variants_smoke_changes_what_it_says(mnist_dir, tmp_path):
     assert loop.images.is_contiguous(memory_format=torch.channels_last)
     loop, _ = bench.build("foreach_adam", images, 8, seed=0)
     assert loop.opt_d.defaults["foreach"] and not loop.opt_d.defaults["fused"]
+    loop, _ = bench.build("loop_adam", images, 8, seed=0)
+    assert not loop.opt_g.defaults["foreach"] and not loop.opt_g.defaults["fused"]
+    loop, _ = bench.build("baseline", images, 8, seed=0)
+    assert loop.opt_g.defaults["fused"] and loop.opt_d.defaults["fused"]  # the package's choice
 
     out = tmp_path / "variants.json"
     bench.main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--steps", "1", "--warmup", "1", "--rounds", "1",
