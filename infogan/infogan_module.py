@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
+from infogan.consistency import iic_loss, random_style
 from infogan.data import DATASETS, BadImageError, InfoGANDataModule
 from infogan.latent import PRIORS, CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
@@ -81,6 +82,7 @@ class InfoGAN(pl.LightningModule):
         lr_g, lr_d: Adam learning rates of the generator and of discriminator + Q.
         beta1, beta2: Adam betas (the paper: 0.5, 0.999).
         lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
+        lambda_real: weight of the invariance term on real images (:mod:`infogan.consistency`); 0 turns it off.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
 
     All arguments are plain data, so checkpoints load with ``weights_only=True``.
@@ -103,6 +105,7 @@ class InfoGAN(pl.LightningModule):
         beta2: float = 0.999,
         lambda_cat: float = 1.0,
         lambda_cont: float = 0.1,
+        lambda_real: float = 0.0,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -206,13 +209,19 @@ class InfoGAN(pl.LightningModule):
         """Update trunk, D head and Q head on real images and detached fakes."""
         opt_d = self.optimizers()[0]
         d = self.discriminator
+        logs = {}
         with self.toggled_optimizer(opt_d):
-            logit_real = d.head(d.trunk(real)).squeeze(1)
+            h_real = d.trunk(real)
+            logit_real = d.head(h_real).squeeze(1)
             h_fake = d.trunk(fake)
             logit_fake = d.head(h_fake).squeeze(1)
             nll = self.latent.nll(d.q(h_fake), codes)
             info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
             loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
+            if self.hparams.lambda_real and self.latent.categorical:
+                invariance = self._real_invariance(h_real, d.trunk(random_style(real, self._latent_rng)))
+                loss = loss + self.hparams.lambda_real * invariance
+                logs["mi/real_views"] = -invariance.detach()
             self._check_finite("loss/d", loss)
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)
@@ -221,7 +230,14 @@ class InfoGAN(pl.LightningModule):
             "loss/d": loss.detach(),
             "d(x)": torch.sigmoid(logit_real.detach()).mean(),
             "d(g(z))": torch.sigmoid(logit_fake.detach()).mean(),
+            **logs,
         }
+
+    def _real_invariance(self, h_real: torch.Tensor, h_styled: torch.Tensor) -> torch.Tensor:
+        """Minus I(c; c') between Q's categories of real images and of their restyled copies, summed over codes."""
+        logits, _, _ = self.latent.split_q(self.discriminator.q(h_real))
+        logits_styled, _, _ = self.latent.split_q(self.discriminator.q(h_styled))
+        return sum(iic_loss(a.float().softmax(1), b.float().softmax(1)) for a, b in zip(logits, logits_styled))
 
     def _generator_step(self, fake: torch.Tensor, codes: LatentSample) -> dict:
         """Update G: fool the (just updated) D and make the codes recoverable by Q."""
@@ -421,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("optimisation")
     g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
     g.add_argument("--lambda_cont", type=float, default=0.1, help="weight of the continuous information term")
+    g.add_argument("--lambda_real", type=float, default=0.0,
+                   help="weight of the invariance of Q's categories on real images under random rotation, shear, "
+                        "scale, shift and stroke width (IIC); 0: off, the paper's InfoGAN")
     g.add_argument("--lr_g", type=float, default=1e-3, help="generator Adam learning rate")
     g.add_argument("--lr_d", type=float, default=2e-4, help="discriminator + Q Adam learning rate")
     g.add_argument("--spectral_norm", action="store_true", help="spectral normalisation on the discriminator")
@@ -495,7 +514,7 @@ def train(args: argparse.Namespace) -> pl.Trainer:
         noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
         continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, noise_std=args.noise_std, preset=PRESET_FOR_SIZE[size],
         channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
-        lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, seed=args.seed,
+        lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, lambda_real=args.lambda_real, seed=args.seed,
     )
     if args.ckpt_path:
         checkpoint = _read_checkpoint(args.ckpt_path)
