@@ -45,14 +45,15 @@ _MASK63 = (1 << 63) - 1
 # on): a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
                      "preset", "channels", "spectral_norm")
-# Each dataset's default codes (the paper's settings for MNIST and CelebA); flags given override them.
+# Each dataset's default codes (the paper's settings for MNIST and CelebA); flags given override them, and a resumed
+# run (--ckpt_path) takes the flags left out from its checkpoint instead.
 RECIPES = {
-    "mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0),
-    "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0),
-    "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0),
-    "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0),
+    "mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0, lambda_real=0.0),
+    "fashion_mnist": dict(categorical=[10], continuous=2, noise_dim=62, noise_std=1.0, lambda_real=0.0),
+    "celeba": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0, lambda_real=0.0),
+    "folder": dict(categorical=[10] * 10, continuous=0, noise_dim=128, noise_std=1.0, lambda_real=0.0),
     # dSprites: one continuous code per varying factor (5), a small noise; a starting point, not tuned yet
-    "dsprites": dict(categorical=[], continuous=5, noise_dim=5, noise_std=1.0),
+    "dsprites": dict(categorical=[], continuous=5, noise_dim=5, noise_std=1.0, lambda_real=0.0),
 }
 
 
@@ -300,13 +301,26 @@ def check_compatible(ckpt_hparams: dict, hparams: dict, path: str | Path) -> Non
 
     A setting the checkpoint lacks (written before that setting existed) counts as InfoGAN's default for it.
     """
-    defaults = {k: v.default for k, v in inspect.signature(InfoGAN.__init__).parameters.items()}
+    defaults = _constructor_defaults()
     ckpt_hparams = {k: ckpt_hparams.get(k, defaults.get(k)) for k in ARCHITECTURE_KEYS}
     diffs = [f"{k}={ckpt_hparams[k]!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
              if ckpt_hparams[k] != hparams.get(k)]
     if diffs:
         raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")
+
+
+def _constructor_defaults() -> dict:
+    """InfoGAN's default for each hyperparameter: what a checkpoint written before that setting existed used."""
+    return {k: v.default for k, v in inspect.signature(InfoGAN.__init__).parameters.items() if k != "self"}
+
+
+def _read_hparams(path: str | Path) -> dict:
+    """The hyperparameters stored in a training checkpoint (ValueError when it holds none)."""
+    checkpoint = _read_checkpoint(path)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
+        raise ValueError(f"{path} is not an InfoGAN training checkpoint (no hyper_parameters)")
+    return checkpoint["hyper_parameters"]
 
 
 def _read_checkpoint(path: str | Path) -> dict:
@@ -437,9 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("optimisation")
     g.add_argument("--lambda_cat", type=float, default=1.0, help="weight of the categorical information term")
     g.add_argument("--lambda_cont", type=float, default=0.1, help="weight of the continuous information term")
-    g.add_argument("--lambda_real", type=float, default=0.0,
+    g.add_argument("--lambda_real", type=float, default=None,
                    help="weight of the invariance of Q's categories on real images under random rotation, shear, "
-                        "scale, shift and stroke width (IIC); 0: off, the paper's InfoGAN")
+                        "scale, shift and stroke width (IIC); 0: off, the paper's InfoGAN; recipe: 0")
     g.add_argument("--lr_g", type=float, default=1e-3, help="generator Adam learning rate")
     g.add_argument("--lr_d", type=float, default=2e-4, help="discriminator + Q Adam learning rate")
     g.add_argument("--spectral_norm", action="store_true", help="spectral normalisation on the discriminator")
@@ -502,9 +516,11 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     if args.batch_size < 2:
         raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
                          f"device; use 16 or more (the paper uses 128)")
-    for key, value in RECIPES[args.dataset].items():  # flags left out take the dataset's recipe
+    resumed = _read_hparams(args.ckpt_path) if args.ckpt_path else None
+    defaults = _constructor_defaults()
+    for key, value in RECIPES[args.dataset].items():  # flags left out: the resumed run's setting, else the recipe
         if getattr(args, key) is None:
-            setattr(args, key, value)
+            setattr(args, key, value if resumed is None else resumed.get(key, defaults[key]))
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers, download=args.download,
                              seed=args.seed, image_size=args.image_size, channels=args.channels,
@@ -516,12 +532,8 @@ def train(args: argparse.Namespace) -> pl.Trainer:
         channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
         lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, lambda_real=args.lambda_real, seed=args.seed,
     )
-    if args.ckpt_path:
-        checkpoint = _read_checkpoint(args.ckpt_path)
-        if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
-            raise ValueError(f"{args.ckpt_path} is not an InfoGAN training checkpoint (no hyper_parameters)")
-        check_compatible(checkpoint["hyper_parameters"], dict(model.hparams), args.ckpt_path)
-        del checkpoint
+    if resumed is not None:
+        check_compatible(resumed, dict(model.hparams), args.ckpt_path)
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,

@@ -33,13 +33,15 @@ def test_samples_identical_after_loading_in_a_new_process(mnist_dir, tmp_path):
 def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
     common = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "3",
               "--limit_val_batches", "0", "--log_dir", str(tmp_path)]
-    main(common + ["--max_epochs", "1"])
+    main(common + ["--max_epochs", "1", "--continuous", "1", "--noise_std", "0.5", "--lambda_real", "0.5"])
     ckpt = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
     saved = torch.load(ckpt, weights_only=True)
     assert len(saved["optimizer_states"]) == 2 and saved["optimizer_states"][0]["state"]
 
-    resumed = main(common + ["--max_epochs", "2", "--ckpt_path", str(ckpt)])
+    resumed = main(common + ["--max_epochs", "2", "--ckpt_path", str(ckpt)])  # the run's settings not repeated
     assert resumed.current_epoch == 2 and resumed.global_step == 2 * 2 * 3
+    hparams = resumed.lightning_module.hparams  # flags left out came from the checkpoint, not the MNIST recipe
+    assert (hparams.continuous, hparams.noise_std, hparams.lambda_real) == (1, 0.5, 0.5)
     assert not (tmp_path / "version_1").exists()  # the resumed run logs on in its own version folder
     assert resumed.logger.version == 0  # an int: the progress bar shows v_num=0, not "on_0"
     final = torch.load(ckpt, weights_only=True)
