@@ -528,8 +528,8 @@ def train(args: argparse.Namespace) -> pl.Trainer:
     channels, size = data.image_shape
     model = InfoGAN(
         noise_dim=args.noise_dim, categorical=args.categorical, continuous=args.continuous,
-        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, noise_std=args.noise_std, preset=PRESET_FOR_SIZE[size],
-        channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
+        continuous_prior=args.continuous_prior, learn_variance=args.learn_variance, noise_std=args.noise_std,
+        preset=PRESET_FOR_SIZE[size], channels=channels, spectral_norm=args.spectral_norm, lr_g=args.lr_g, lr_d=args.lr_d,
         lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont, lambda_real=args.lambda_real, seed=args.seed,
     )
     if resumed is not None:
