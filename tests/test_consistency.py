@@ -40,13 +40,12 @@ def test_random_style_keeps_shape_range_and_is_reproducible_but_changes_images()
     assert (ink > 0.3 * 48).all() and (ink < 3 * 48).all()  # the stroke survives (48 ink pixels before)
 
 
-@pytest.mark.parametrize("lambda_real", [0.0, 1.0])
-def test_lambda_real_adds_the_invariance_term_to_the_d_step_only_when_on(mnist_dir, tmp_path, lambda_real):
+@pytest.mark.parametrize("flags, lambda_real", [([], 1.0), (["--lambda_real", "0"], 0.0)])
+def test_the_mnist_recipe_adds_the_invariance_term_and_the_flag_turns_it_off(mnist_dir, tmp_path, flags, lambda_real):
     from infogan.infogan_module import main
 
     trainer = main(["--dataset", "mnist", "--data_dir", str(mnist_dir), "--batch_size", "16", "--max_epochs", "1",
-                    "--limit_train_batches", "2", "--limit_val_batches", "0", "--lambda_real", str(lambda_real),
-                    "--log_dir", str(tmp_path)])
+                    "--limit_train_batches", "2", "--limit_val_batches", "0", "--log_dir", str(tmp_path), *flags])
     assert trainer.lightning_module.hparams.lambda_real == lambda_real  # kept in the checkpoint's hyperparameters
     logged = trainer.logged_metrics
     if lambda_real:
