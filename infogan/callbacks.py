@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from infogan import render
@@ -54,7 +55,9 @@ class LatentTraversalGIF(pl.Callback):
     * ``progress.gif``: :func:`infogan.render.progress_grid` once per epoch, one frame per epoch so far.
 
     Traversals are written every ``every_n_epochs`` epochs and at the end of training; the progress frame every
-    epoch. Its own cost is logged as ``media/seconds`` so the overhead is measured in every run.
+    epoch. Its own cost is logged as ``media/seconds`` so the overhead is measured in every run. The progress frames
+    are saved in checkpoints (:meth:`state_dict`, as uint8: the GIF's own precision), so a resumed run's
+    ``progress.gif`` holds every epoch since the start, not only those since the resume.
 
     Args:
         every_n_epochs: write traversal GIFs every this many epochs.
@@ -79,6 +82,14 @@ class LatentTraversalGIF(pl.Callback):
         # alone (in the epoch hooks below) leaves rank zero waiting for a broadcast the other ranks never join.
         self._media_path = Path(self.media_dir or Path(trainer.log_dir or trainer.default_root_dir) / "media")
 
+    def state_dict(self) -> dict:
+        return {"progress_frames": [(f.clamp(0, 1) * 255).round().to(torch.uint8) for f in self.progress_frames],
+                "written_at": list(self.written_at)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.progress_frames = [f.float() / 255 for f in state_dict.get("progress_frames", [])]
+        self.written_at = list(state_dict.get("written_at", []))
+
     def _emit(self, trainer: pl.Trainer, name: str, frames: list) -> None:
         data = render.gif_bytes(frames, self.duration_ms)
         render.write_atomically(self._media_path / f"{name}.gif", data)
@@ -90,14 +101,16 @@ class LatentTraversalGIF(pl.Callback):
         """Write every traversal GIF; ``epoch`` is the 1-based number of the epoch just finished."""
         spec = pl_module.latent
         for i in range(spec.num_categorical):
-            self._emit(trainer, f"cat{i}", render.traversal_frames(pl_module, "cat", i, self.n, self.nrow, seed=self.seed))
+            frames = render.traversal_frames(pl_module, "cat", i, self.n, self.nrow, seed=self.seed)
+            self._emit(trainer, f"cat{i}", frames)
         for i in range(spec.continuous):
             frames = render.traversal_frames(pl_module, "cont", i, self.n, self.nrow, self.frames, seed=self.seed)
             self._emit(trainer, f"cont{i}", frames)
         self.written_at.append(epoch)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        if not trainer.is_global_zero or trainer.sanity_checking:
+        # fast_dev_run writes nothing: Lightning drops the logger, and the media folder would fall back to the cwd
+        if not trainer.is_global_zero or trainer.sanity_checking or trainer.fast_dev_run:
             return
         start = time.perf_counter()
         self.progress_frames.append(render.progress_grid(pl_module, seed=self.seed))
@@ -109,7 +122,9 @@ class LatentTraversalGIF(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
         # The end of training always leaves traversals of the final weights (unless the last epoch just wrote them).
         # After fit, current_epoch counts the epochs done, i.e. the 1-based number of the last one.
-        if trainer.is_global_zero and (not self.written_at or self.written_at[-1] != trainer.current_epoch):
+        if trainer.fast_dev_run or not trainer.is_global_zero:
+            return
+        if not self.written_at or self.written_at[-1] != trainer.current_epoch:
             start = time.perf_counter()
             self.write_traversals(trainer, pl_module, trainer.current_epoch)
             self.seconds.append(time.perf_counter() - start)
