@@ -19,26 +19,18 @@ the test split, with labels, so the categorical code can be scored against the d
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
-import os
-import warnings
-
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from infogan.datasets import dataset_info
 from infogan.dsprites import DSprites, find_npz
 
-DATASETS = ("mnist", "fashion_mnist", "celeba", "folder", "dsprites")
-# datasets stored as torchvision IDX files, held in memory at 28 x 28
-IDX_DATASETS = ("mnist", "fashion_mnist")
-IMAGE_SIZES = {"mnist": (28,), "fashion_mnist": (28,), "celeba": (32, 64), "folder": (32, 64), "dsprites": (64,)}
-# datasets whose batches come whole from __getitems__, with no worker processes
-BATCHED_DATASETS = IDX_DATASETS + ("dsprites",)
-# dataset -> number of label classes (absent: no labels, so no validation metrics)
-NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
@@ -105,9 +97,9 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset
     files are missing and ``download`` is on, torchvision fetches them; when that is off or fails, raises
     FileNotFoundError naming the folder.
     """
-    from torchvision.datasets import MNIST, FashionMNIST
+    import torchvision.datasets
 
-    cls = {"mnist": MNIST, "fashion_mnist": FashionMNIST}[dataset]
+    cls = getattr(torchvision.datasets, dataset_info(dataset).idx_name)
     raw = Path(data_dir) / cls.__name__ / "raw"
     try:
         ds = cls(str(data_dir), train=train, download=False)
@@ -218,7 +210,7 @@ class InfoGANDataModule(pl.LightningDataModule):
     """Training images and, for labelled datasets, a labelled validation split.
 
     Args:
-        dataset: one of :data:`DATASETS`.
+        dataset: a key of :data:`infogan.datasets.DATASETS`.
         data_dir: the folder holding the dataset (torchvision's layout; for ``folder``, the images themselves).
         batch_size: images per batch *per device*.
         num_workers: DataLoader worker processes; None: 0 for in-memory sets (fastest), up to 8 for decoded ones.
@@ -246,24 +238,24 @@ class InfoGANDataModule(pl.LightningDataModule):
         skip_bad_images: bool = False,
     ) -> None:
         super().__init__()
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+        self.info = info = dataset_info(dataset)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        sizes = IMAGE_SIZES[dataset]
-        image_size = image_size or sizes[0]
-        if image_size not in sizes:
-            raise ValueError(f"--image_size {image_size}: dataset {dataset} supports {' or '.join(map(str, sizes))}")
-        if channels is not None and dataset != "folder" and channels != (1 if dataset in BATCHED_DATASETS else 3):
-            raise ValueError(f"--channels applies to --dataset folder only; {dataset} has fixed channels")
-        if channels not in (None, 1, 3):
-            raise ValueError(f"--channels must be 1 or 3, got {channels}")
-        in_memory = dataset in BATCHED_DATASETS
-        self.download = in_memory if download is None else download
+        image_size = image_size or info.image_sizes[0]
+        if image_size not in info.image_sizes:
+            raise ValueError(f"--image_size {image_size}: dataset {dataset} supports "
+                             f"{' or '.join(map(str, info.image_sizes))}")
+        if channels is not None and channels not in info.channels:
+            if len(info.channels) == 1:
+                raise ValueError(f"--channels {channels}: dataset {dataset} has {info.channels[0]} channel(s); "
+                                 f"--channels applies to --dataset folder only")
+            raise ValueError(f"--channels must be {' or '.join(map(str, info.channels))}, got {channels}")
+        batched = info.storage != "files"
+        self.download = batched if download is None else download
         self.dataset, self.data_dir, self.batch_size, self.seed = dataset, data_dir, batch_size, seed
         self.image_size, self.skip_bad_images = image_size, skip_bad_images
-        self.channels = 1 if in_memory else (channels or 3)
-        self.num_workers = num_workers if num_workers is not None else (0 if in_memory else min(8, os.cpu_count() or 1))
+        self.channels = channels or info.channels[0]
+        self.num_workers = num_workers if num_workers is not None else (0 if batched else min(8, os.cpu_count() or 1))
         self.train_set: Optional[Dataset] = None
         self.val_set: Optional[InMemoryImages] = None
 
@@ -275,7 +267,7 @@ class InfoGANDataModule(pl.LightningDataModule):
     @property
     def num_classes(self) -> Optional[int]:
         """Label classes of the validation split, or None when the dataset has no labels."""
-        return NUM_CLASSES.get(self.dataset)
+        return self.info.num_classes
 
     def _files(self, download: bool) -> list[Path]:
         if self.dataset == "celeba":
@@ -284,33 +276,33 @@ class InfoGANDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         # Runs once per node before setup(): the only place a download may happen under DDP.
-        if self.dataset in IDX_DATASETS:
+        if self.info.idx_name:
             load_mnist(self.data_dir, train=True, download=self.download, dataset=self.dataset)
             load_mnist(self.data_dir, train=False, download=self.download, dataset=self.dataset)
-        elif self.dataset != "dsprites":  # dsprites: the original file is optional, rendering needs nothing
+        elif self.info.storage == "files":  # rendered sets need nothing (dSprites' original file is optional)
             self._files(self.download)
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.train_set is not None:
             return
-        if self.dataset in IDX_DATASETS:
+        if self.info.idx_name:
             self.train_set = load_mnist(self.data_dir, train=True, download=False, dataset=self.dataset)
             self.val_set = load_mnist(self.data_dir, train=False, download=False, dataset=self.dataset)
-        elif self.dataset == "dsprites":
+        elif self.info.storage == "rendered":
             self.train_set = DSprites(find_npz(self.data_dir))
         else:
             self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
-        in_memory = self.dataset in BATCHED_DATASETS
+        batched = self.info.storage != "files"  # whole batches from __getitems__ in this process
         return DataLoader(
             ds,
             batch_size=self.batch_size,
             sampler=EpochShuffle(len(ds), self.seed) if train else None,
             drop_last=train,  # a last batch of 1 would break BatchNorm, and a short one biases its statistics
             num_workers=self.num_workers,
-            collate_fn=_batch_is_ready if in_memory else None,
-            pin_memory=torch.cuda.is_available() and not in_memory,
+            collate_fn=_batch_is_ready if batched else None,
+            pin_memory=torch.cuda.is_available() and not batched,
             persistent_workers=self.num_workers > 0,
         )
 

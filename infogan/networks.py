@@ -1,7 +1,8 @@
 """Generator, discriminator (shared trunk + adversarial head + Q head) and weight init.
 
 Presets: ``mnist`` is the paper's MNIST nets (Chen et al. 2016, appendix C.1) layer for layer, 28 x 28; ``celeba32``
-the paper's CelebA nets (appendix C.3), 32 x 32; ``dcgan64`` DCGAN-style nets (Radford et al. 2016), 64 x 64. Fully connected layers are
+the paper's CelebA nets (appendix C.3), 32 x 32; ``dcgan64`` DCGAN-style nets (Radford et al. 2016), 64 x 64. Fully
+connected layers are
 ``nn.Linear``: written as 1x1/7x7 convolutions they run several times slower on CPU. Layers followed by BatchNorm
 carry no bias (BatchNorm's shift makes it redundant). No Lightning here.
 """
@@ -95,7 +96,8 @@ class ConvGenerator(nn.Module):
         )
         layers: list[nn.Module] = []
         for w_in, w_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
+                       nn.ReLU(inplace=True)]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.deconv = nn.Sequential(*layers)
 
@@ -177,8 +179,6 @@ PRESETS: dict[str, tuple[int, Callable[[int, int], nn.Module], Callable[[int], n
     "dcgan64": (64, partial(ConvGenerator, start=4, widths=(512, 256, 128, 64)),
                 partial(ConvTrunk, image_size=64, widths=(64, 128, 256, 512))),
 }
-# image size -> the preset that makes it
-PRESET_FOR_SIZE = {size: name for name, (size, _, _) in PRESETS.items()}
 
 
 def build_networks(preset: str, input_dim: int, q_dim: int, channels: int,

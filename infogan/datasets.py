@@ -1,0 +1,90 @@
+"""What each dataset is, written once: one :class:`DatasetInfo` record per ``--dataset`` choice.
+
+The DataModule reads how a set is stored and shaped, the training CLI reads its recipe (the latent codes it trains
+with by default) and network preset, and ``--help`` prints the recipes from here. Adding a dataset means adding one
+record here and, when its storage is new, one loader in :mod:`infogan.data`. Plain data, no torch.
+
+A recipe lists only the hyperparameters in which the dataset differs from :class:`infogan.InfoGAN`'s defaults (the
+paper's MNIST setting), so every default is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping, Optional
+
+# How a dataset's images reach a batch (the DataModule picks its loader by this):
+STORAGES = (
+    "memory",  # one uint8 tensor, served in whole batches through __getitems__, no worker processes
+    "files",  # image files decoded lazily by DataLoader workers (crop, resize)
+    "rendered",  # drawn from known factors batch by batch in the main process (dSprites without its .npz)
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """The facts of one dataset, in the manner of torchvision's dataset class attributes.
+
+    Attributes:
+        name: the ``--dataset`` choice.
+        image_sizes: the square sizes it can be trained at; the first is the default.
+        channels: the channel counts it can be read with; the first is the default.
+        num_classes: label classes of its validation split; None: unlabelled (no validation loop).
+        storage: one of :data:`STORAGES`.
+        presets: image size -> network preset (:data:`infogan.networks.PRESETS`).
+        recipe: hyperparameters of :class:`infogan.InfoGAN` that differ from its defaults for this dataset.
+        where: where the files go below ``--data_dir`` (for help texts and errors).
+        idx_name: for sets stored as torchvision IDX files: the torchvision class, also the folder below
+            ``--data_dir`` (``MNIST/raw/``).
+    """
+
+    name: str
+    image_sizes: tuple[int, ...]
+    channels: tuple[int, ...]
+    num_classes: Optional[int]
+    storage: str
+    presets: Mapping[int, str]
+    recipe: Mapping[str, object] = field(default_factory=dict)
+    where: str = ""
+    idx_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.storage not in STORAGES:
+            raise ValueError(f"dataset {self.name}: storage must be one of {STORAGES}, got {self.storage!r}")
+        if set(self.presets) != set(self.image_sizes):
+            raise ValueError(f"dataset {self.name}: needs one network preset per image size {self.image_sizes}")
+        object.__setattr__(self, "presets", MappingProxyType(dict(self.presets)))
+        object.__setattr__(self, "recipe", MappingProxyType(dict(self.recipe)))
+
+    @property
+    def labelled(self) -> bool:
+        return self.num_classes is not None
+
+
+_IDX = dict(image_sizes=(28,), channels=(1,), num_classes=10, storage="memory", presets={28: "mnist"})
+_PHOTOS = dict(image_sizes=(32, 64), num_classes=None, storage="files", presets={32: "celeba32", 64: "dcgan64"},
+               # the paper's CelebA codes: ten Cat(10), no continuous code, 128 noise dimensions
+               recipe=dict(categorical=[10] * 10, continuous=0, noise_dim=128))
+
+DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info in (
+    # the invariance term on real images measurably keeps similar digits apart (README, Results)
+    DatasetInfo("mnist", **_IDX, recipe=dict(lambda_real=1.0), idx_name="MNIST",
+                where="MNIST/raw/ (IDX files; downloaded if missing)"),
+    # the invariance term is untested on clothes, so Fashion-MNIST trains the paper's InfoGAN
+    DatasetInfo("fashion_mnist", **_IDX, idx_name="FashionMNIST",
+                where="FashionMNIST/raw/ (IDX files; downloaded if missing)"),
+    DatasetInfo("celeba", channels=(3,), **_PHOTOS, where="celeba/img_align_celeba/*.jpg"),
+    DatasetInfo("folder", channels=(3, 1), **_PHOTOS, where="every image below DATA_DIR (recursive)"),
+    # one continuous code per varying factor (5), a small noise; a starting point, not tuned yet
+    DatasetInfo("dsprites", image_sizes=(64,), channels=(1,), num_classes=None, storage="rendered",
+                presets={64: "dcgan64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5),
+                where="dsprites/*.npz when there, else rendered from the factors"),
+)})
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The record of ``name``; ValueError listing the choices for an unknown one."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name]
