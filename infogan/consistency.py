@@ -27,7 +27,7 @@ MAX_SHIFT_PX = 2.0
 
 
 def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """A copy of ``images`` (N, C, H, W), each randomly warped (affine); a third also get bolder, a third thinner strokes.
+    """A copy of ``images`` (N, C, H, W), each randomly warped (affine); a third get bolder, a third thinner strokes.
 
     The random numbers are drawn on the CPU from ``generator`` (reproducible) and moved to the images' device.
     Returns (N, C, H, W), same dtype and device.

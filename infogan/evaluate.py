@@ -17,9 +17,10 @@ from typing import Optional, Sequence
 
 import torch
 
-from infogan import dsprites
-from infogan.data import DATASETS, InfoGANDataModule
-from infogan.infogan_module import load_model
+from infogan import cli, dsprites
+from infogan.checkpoint import load_model
+from infogan.data import InfoGANDataModule
+from infogan.datasets import DATASETS
 from infogan.metrics import cluster_scores, factor_vae_score, mutual_info_gap
 
 
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m infogan.evaluate", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", help="a .ckpt written by training")
-    p.add_argument("--dataset", default="mnist", choices=DATASETS,
+    p.add_argument("--dataset", default="mnist", choices=list(DATASETS),
                    help="labelled dataset to score the categorical code against, or dsprites")
     p.add_argument("--data_dir", "--datadir", dest="data_dir", default="data", help="folder holding the dataset")
     p.add_argument("--out", default=None, help="write the metrics as JSON here")
@@ -118,21 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dsprites: FactorVAE training votes (half as many held out; disentanglement_lib: 10000)")
     p.add_argument("--samples", type=int, default=10000, help="dsprites: images for MIG")
     p.add_argument("--device", default="cpu", help="torch device")
+    cli.add_debug_flag(p)
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        model = load_model(args.checkpoint, args.device)
-        data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
-        # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant checks)
-        # explicitly keeps torch's one-time "implicitly disabled" warning out of the table
-        with torch.sparse.check_sparse_tensor_invariants(enable=False):
-            scores = evaluate(model, data, args.mi_samples, args.votes, args.samples)
-    except (ValueError, FileNotFoundError) as err:
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    return cli.run(parser, args, run)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Score the checkpoint of parsed ``args``, print the table and write the JSON."""
+    model = load_model(args.checkpoint, args.device)
+    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
+    # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant checks)
+    # explicitly keeps torch's one-time "implicitly disabled" warning out of the table
+    with torch.sparse.check_sparse_tensor_invariants(enable=False):
+        scores = evaluate(model, data, args.mi_samples, args.votes, args.samples)
     scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}
     print(format_table(scores))
     if args.out:

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from infogan import render
-from infogan.infogan_module import load_model
+from infogan import cli, render
+from infogan.checkpoint import load_model
 
 
 def _value(cast):
@@ -47,7 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--range", type=float, default=None, dest="value_range",
                    help="continuous traversals sweep [-RANGE, RANGE] (default: 2 for uniform, 3 for gaussian codes)")
     p.add_argument("--device", default="cpu", help="torch device to generate on")
+    cli.add_debug_flag(p)
     return p
+
+
+def _frames(args: argparse.Namespace) -> list:
+    """The picture's frames: one grid or sheet, or a traversal's frames for a GIF."""
+    model = load_model(args.checkpoint, args.device)
+    spec = model.latent
+    fixed = dict(fixed_categorical=args.categorical, fixed_continuous=args.continuous)
+    spec.sample(1, categorical=args.categorical, continuous=args.continuous)  # checks the fixed values first
+    if not args.traverse:
+        return [render.to_grid(model.sample(args.n, args.categorical, args.continuous, seed=args.seed), args.nrow)]
+    kind, index = spec.parse_code(args.traverse)
+    if Path(args.out).suffix.lower() == ".gif":
+        return render.traversal_frames(model, kind, index, args.n, args.nrow, args.frames, args.value_range,
+                                       args.seed, **fixed)
+    _, images = render.traversal_images(model, kind, index, args.n, args.frames, args.value_range, args.seed, **fixed)
+    return [render.traversal_sheet(images)]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
@@ -60,25 +77,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
         parser.error("a .gif shows a traversal: add --traverse cat:I or cont:I, or write a .png")
     if args.n < 1 or args.frames < 2:
         parser.error("--n must be >= 1 and --frames >= 2")
-    try:
-        model = load_model(args.checkpoint, args.device)
-        spec = model.latent
-        fixed = dict(fixed_categorical=args.categorical, fixed_continuous=args.continuous)
-        spec.sample(1, categorical=args.categorical, continuous=args.continuous)  # checks the fixed values first
-        if not args.traverse:
-            images = model.sample(args.n, args.categorical, args.continuous, seed=args.seed)
-            frames = [render.to_grid(images, args.nrow)]
-        else:
-            kind, index = spec.parse_code(args.traverse)
-            if suffix == ".gif":
-                frames = render.traversal_frames(model, kind, index, args.n, args.nrow, args.frames,
-                                                 args.value_range, args.seed, **fixed)
-            else:
-                _, images = render.traversal_images(model, kind, index, args.n, args.frames, args.value_range,
-                                                    args.seed, **fixed)
-                frames = [render.traversal_sheet(images)]
-    except (ValueError, FileNotFoundError) as err:
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    frames = cli.run(parser, args, _frames)
     out = render.save_picture(frames, args.out)
     print(f"wrote {out}", file=sys.stderr)
     return out

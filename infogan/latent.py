@@ -81,7 +81,8 @@ class LatentSpec:
         for i, k in enumerate(self.categorical):
             if k < 2:
                 raise ValueError(
-                    f"categorical code {i} has K={k}: a categorical code needs at least 2 values (e.g. --categorical 10)"
+                    f"categorical code {i} has K={k}: a categorical code needs at least 2 values "
+                    f"(e.g. --categorical 10)"
                 )
         if self.continuous < 0:
             raise ValueError(f"the number of continuous codes must be >= 0, got {self.continuous}")
@@ -184,7 +185,7 @@ class LatentSpec:
     # ------------------------------------------------------------------ traversals
     @property
     def default_range(self) -> float:
-        """How far continuous traversals go: 2 for Unif(-1, 1) (shows extrapolation, as the paper does), 3 for N(0, 1)."""
+        """How far continuous traversals go: 2 for Unif(-1, 1) (extrapolation, as the paper shows), 3 for N(0, 1)."""
         return 2.0 if self.continuous_prior == "uniform" else 3.0
 
     def parse_code(self, text: str) -> tuple[str, int]:
@@ -243,7 +244,8 @@ class LatentSpec:
         out = {f"cat{i}": F.cross_entropy(lg, sample.categorical[:, i]) for i, lg in enumerate(logits)}
         if self.continuous:
             sq = (sample.continuous.float() - mean) ** 2
-            per = 0.5 * sq + _HALF_LOG_2PI if log_var is None else 0.5 * (log_var + sq * torch.exp(-log_var)) + _HALF_LOG_2PI
+            per = 0.5 * sq if log_var is None else 0.5 * (log_var + sq * torch.exp(-log_var))
+            per = per + _HALF_LOG_2PI
             for i, v in enumerate(per.mean(dim=0).unbind()):
                 out[f"cont{i}"] = v
         return out

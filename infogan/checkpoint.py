@@ -1,0 +1,96 @@
+"""Reading training checkpoints: safely, with one clear error per kind of bad file, and the same way for old ones.
+
+* Every read is ``torch.load(..., weights_only=True)``: checkpoints from strangers are untrusted, and a pickle that
+  would run code is refused before anything runs.
+* :func:`check_compatible` names every architecture setting on which a checkpoint and a requested model differ
+  (resuming with other codes or networks would load mismatched weights, or silently change what a code means).
+* A checkpoint written before a setting existed is read with :data:`DEFAULTS_BEFORE_KEY`, a frozen table of what
+  the package did before the setting was added, not with today's constructor default: changing a default never
+  reinterprets an old run.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import torch
+
+from infogan.infogan_module import InfoGAN
+
+# Hyperparameters that fix the networks' shapes and the codes' meaning (noise_std: the z the generator was trained
+# on): a checkpoint must agree on all of them.
+ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
+                     "preset", "channels", "spectral_norm")
+
+# Frozen: the value each hyperparameter had in effect before it was stored in checkpoints. Never edit a value here
+# when a default changes; when adding a hyperparameter, add the value that reproduces the behaviour before it.
+DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
+    "noise_dim": 62, "categorical": [10], "continuous": 2, "continuous_prior": "uniform", "learn_variance": False,
+    "noise_std": 1.0, "preset": "mnist", "channels": 1, "spectral_norm": False, "lr_g": 1e-3, "lr_d": 2e-4,
+    "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
+})
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """torch.load(weights_only=True) with one clear error per kind of bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
+                         f"could run code ({str(err).strip().splitlines()[0]})") from None
+    except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, ...
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or another kind of file): "
+                         f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
+
+
+def complete_hparams(hparams: Mapping) -> dict:
+    """A checkpoint's hyperparameters with every setting it lacks filled from :data:`DEFAULTS_BEFORE_KEY`."""
+    return {**DEFAULTS_BEFORE_KEY, **hparams}
+
+
+def read_hparams(path: str | Path) -> dict:
+    """The hyperparameters of a training checkpoint, completed (ValueError when it holds none)."""
+    checkpoint = read_checkpoint(path)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
+        raise ValueError(f"{path} is not an InfoGAN training checkpoint (no hyper_parameters)")
+    return complete_hparams(checkpoint["hyper_parameters"])
+
+
+def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) -> None:
+    """Raise ValueError naming every architecture setting on which a checkpoint and the requested model differ.
+
+    A setting the checkpoint lacks (written before that setting existed) counts as its :data:`DEFAULTS_BEFORE_KEY`.
+    """
+    ckpt_hparams = complete_hparams(ckpt_hparams)
+    diffs = [f"{k}={ckpt_hparams[k]!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
+             if ckpt_hparams[k] != hparams.get(k)]
+    if diffs:
+        raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
+                         f"checkpoint's settings, or start a new run without --ckpt_path")
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> InfoGAN:
+    """A trained InfoGAN from a checkpoint file, in eval mode.
+
+    Loads with ``weights_only=True``. Raises FileNotFoundError for a missing file and ValueError, naming the file,
+    for anything unreadable or not an InfoGAN checkpoint.
+    """
+    checkpoint = read_checkpoint(path)
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
+                         f"state_dict)")
+    try:
+        model = InfoGAN(**complete_hparams(hparams))
+        model.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(f"{path} does not hold an InfoGAN of this version: "
+                         f"{str(err).strip().splitlines()[0]}") from None
+    model.to(map_location)
+    return model.eval()

@@ -1,0 +1,34 @@
+"""What every command-line entry point shares: one-line errors with exit status 2, and ``--debug``.
+
+Each CLI (``train``, ``generate``, ``evaluate``, ``explore``) builds its parser with :func:`add_debug_flag` and runs
+its work through :func:`run`, so bad input and expected faults read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+# The exceptions a user can cause (bad flags, files, data, a diverging run): one line, not a traceback. Anything
+# else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                                                PermissionError)
+
+
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, work: Callable[[argparse.Namespace], T],
+        errors: tuple[type[BaseException], ...] = ()) -> T:
+    """``work(args)``; a user error (:data:`USER_ERRORS` or ``errors``) ends the program with ``PROG: error: MESSAGE``
+    on one line and exit status 2, unless ``--debug`` asks for the traceback."""
+    try:
+        return work(args)
+    except (*USER_ERRORS, *errors) as err:
+        if getattr(args, "debug", False):
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        parser.exit(2, f"{parser.prog}: error: {message}\n")

@@ -1,0 +1,291 @@
+"""The training CLI: ``python -m infogan.train`` (also ``python -m infogan.infogan_module``).
+
+Parse the flags, resolve each model setting (a flag given; else, when resuming, the run's own setting; else the
+dataset's recipe from :mod:`infogan.datasets` over :class:`~infogan.infogan_module.InfoGAN`'s defaults), build the
+data, the model and a ``Trainer`` (:func:`build_trainer`, which takes extra callbacks: the DDP test and the speed
+benchmark add theirs there), and fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pytorch_lightning as pl
+
+from infogan import cli, datasets
+from infogan.callbacks import LatentTraversalGIF, SampleGrid
+from infogan.checkpoint import check_compatible, read_hparams
+from infogan.data import BadImageError, InfoGANDataModule
+from infogan.infogan_module import InfoGAN, NonFiniteLossError
+from infogan.latent import PRIORS
+
+# Model settings with a flag. A flag left out takes the resumed run's value, else the dataset's recipe, else
+# InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
+MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
+               "spectral_norm", "lr_g", "lr_d", "lambda_cat", "lambda_cont", "lambda_real", "seed")
+
+
+def model_defaults() -> dict:
+    """InfoGAN's constructor defaults: the one source of every model default (the paper's MNIST setting)."""
+    return {k: p.default for k, p in inspect.signature(InfoGAN.__init__).parameters.items() if k != "self"}
+
+
+def recipe(dataset: str) -> dict:
+    """The model settings a new run on ``dataset`` gets for the flags left out."""
+    defaults = model_defaults()
+    return {k: list(defaults[k]) if k == "categorical" else defaults[k] for k in MODEL_FLAGS} | dict(
+        datasets.DATASETS[dataset].recipe)
+
+
+def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
+    """Fill every model flag left out (None): the resumed run's value, else the dataset's recipe."""
+    base = resumed if resumed is not None else recipe(args.dataset)
+    for key in MODEL_FLAGS:
+        if getattr(args, key) is None:
+            setattr(args, key, base[key])
+
+
+def _recipe_help(key: str) -> str:
+    """'recipe: mnist 1.0, fashion_mnist 0.0, ...' from the records, for one model flag."""
+    def show(value) -> str:
+        if isinstance(value, list):
+            return "none" if not value else (" ".join(map(str, value)) if len(set(value)) > 1 or len(value) < 3
+                                             else f"{len(value)} codes of {value[0]}")
+        return str(value)
+
+    return "recipe: " + ", ".join(f"{name} {show(recipe(name)[key])}" for name in datasets.DATASETS)
+
+
+def _int_or_float(text: str) -> int | float:
+    """Lightning's limit_*_batches convention: an int counts batches, a float is a fraction."""
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _devices(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` except where the default is None: those flags say in their help where the value
+    comes from (the recipe or the resumed run)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = model_defaults()
+    p = argparse.ArgumentParser(
+        prog="python -m infogan.train",
+        description="Train InfoGAN. Model flags left out take the dataset's recipe (README, Datasets), or the run's "
+                    "own settings when resuming with --ckpt_path.",
+        formatter_class=_HelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="mnist", choices=list(datasets.DATASETS),
+                   help="; ".join(f"{name}: {info.where}" for name, info in datasets.DATASETS.items()))
+    g.add_argument("--data_dir", "--datadir", dest="data_dir", default="data",
+                   help="folder holding the dataset in torchvision's layout (MNIST/raw/..., celeba/img_align_celeba/)")
+    g.add_argument("--image_size", type=int, default=None,
+                   help="side of the square images; " + ", ".join(
+                       f"{n} {' or '.join(map(str, i.image_sizes))}" for n, i in datasets.DATASETS.items())
+                   + " (first: default)")
+    g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="folder only: 1 or 3 (default 3)")
+    g.add_argument("--skip_bad_images", action="store_true",
+                   help="celeba/folder: skip files that cannot be decoded (each warned about) instead of stopping")
+    g.add_argument("--download", action="store_true", default=None,
+                   help="also try torchvision's CelebA downloader when the folder is missing (MNIST downloads anyway)")
+    g.add_argument("--batch_size", type=int, default=128, help="images per batch on each device")
+    g.add_argument("--num_workers", type=int, default=None,
+                   help="DataLoader workers (default: 0 for in-memory MNIST-like sets, up to 8 for decoded images)")
+    g.add_argument("--no_download", action="store_false", dest="download", default=None,
+                   help="never download: fail at once with the folder it looked in when the data is missing")
+
+    g = p.add_argument_group("latent codes (left out: the dataset's recipe, or the resumed run's)")
+    g.add_argument("--categorical", type=int, nargs="*", default=None, metavar="K",
+                   help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5); "
+                        + _recipe_help("categorical"))
+    g.add_argument("--continuous", type=int, default=None,
+                   help="number of continuous codes; " + _recipe_help("continuous"))
+    g.add_argument("--continuous_prior", choices=PRIORS, default=None,
+                   help=f"prior of the continuous codes: Unif(-1, 1) or N(0, 1); default {d['continuous_prior']}")
+    g.add_argument("--learn_variance", action="store_true", default=None,
+                   help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
+    g.add_argument("--noise_dim", type=int, default=None,
+                   help="size of the incompressible noise z; " + _recipe_help("noise_dim"))
+    g.add_argument("--noise_std", type=float, default=None,
+                   help="standard deviation of z ~ N(0, std^2); " + _recipe_help("noise_std"))
+
+    g = p.add_argument_group("optimisation (left out: the defaults below, or the resumed run's)")
+    g.add_argument("--lambda_cat", type=float, default=None,
+                   help=f"weight of the categorical information term; default {d['lambda_cat']}")
+    g.add_argument("--lambda_cont", type=float, default=None,
+                   help=f"weight of the continuous information term; default {d['lambda_cont']}")
+    g.add_argument("--lambda_real", type=float, default=None,
+                   help="weight of the invariance of Q's categories on real images under random rotation, shear, "
+                        "scale, shift and stroke width (IIC); 0: off, the paper's InfoGAN; "
+                        + _recipe_help("lambda_real"))
+    g.add_argument("--lr_g", type=float, default=None, help=f"generator Adam learning rate; default {d['lr_g']}")
+    g.add_argument("--lr_d", type=float, default=None,
+                   help=f"discriminator + Q Adam learning rate; default {d['lr_d']}")
+    g.add_argument("--spectral_norm", action="store_true", default=None,
+                   help="spectral normalisation on the discriminator")
+    g.add_argument("--seed", type=int, default=None,
+                   help=f"seed for weights, shuffling and the latent stream; default {d['seed']}")
+
+    g = p.add_argument_group("trainer")
+    g.add_argument("--max_epochs", type=int, default=11,
+                   help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
+    g.add_argument("--max_steps", type=int, default=-1,
+                   help="stop after this many training batches (iterations); -1: no limit. Lightning's "
+                        "trainer.global_step counts both optimizer steps, so it reads 2x this number")
+    g.add_argument("--limit_train_batches", type=_int_or_float, default=1.0,
+                   help="batches per epoch: an int counts batches, a float is a fraction of the epoch")
+    g.add_argument("--limit_val_batches", type=_int_or_float, default=1.0, help="like --limit_train_batches")
+    g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
+    g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
+                   help="number of devices (or a list like 0,1, or auto)")
+    g.add_argument("--num_nodes", type=int, default=1, help="machines to train on (each with --devices devices)")
+    g.add_argument("--strategy", default="auto",
+                   help="Lightning strategy; auto picks ddp_find_unused_parameters_true for several devices: each "
+                        "of the two backward passes of a step reaches only D's or only G's parameters")
+    g.add_argument("--precision", default="32-true", help="32-true, 16-mixed or bf16-mixed")
+    g.add_argument("--sync_batchnorm", action="store_true",
+                   help="with several devices, BatchNorm uses statistics of the whole batch across devices "
+                        "(default: each device's own)")
+    g.add_argument("--fast_dev_run", type=int, nargs="?", const=1, default=0, metavar="N",
+                   help="run N (default 1) batches of training and validation to check the set-up, write nothing")
+    g.add_argument("--log_dir", default="lightning_logs",
+                   help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
+    g.add_argument("--log_every_n_steps", type=int, default=50, help="write scalars every N batches")
+    g.add_argument("--gif_every_n_epochs", type=int, default=1,
+                   help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
+                        "they are also written at the end of training")
+    g.add_argument("--gif_samples", type=int, default=64, help="images per GIF frame (one per fixed noise vector)")
+    g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
+    cli.add_debug_flag(g)
+    return p
+
+
+def checkpointing(labelled: bool) -> list[pl.Callback]:
+    """last.ckpt rewritten every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy.
+
+    Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
+    save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
+    checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
+    is rewritten every epoch (atomically: Lightning writes through a temporary file).
+    """
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    last = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+    if not labelled:
+        return [last]
+    return [last, ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
+                                  auto_insert_metric_name=False, enable_version_counter=False)]
+
+
+def _strategy(strategy: str, devices) -> str:
+    """The DDP variant that works with two partial backward passes per step (see README, Multi-GPU)."""
+    several = ((isinstance(devices, int) and devices > 1) or (isinstance(devices, str) and "," in devices)
+               or devices == -1)
+    return "ddp_find_unused_parameters_true" if strategy == "auto" and several else strategy
+
+
+def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[int | str]:
+    """The version a checkpoint under LOG_DIR/version_N/checkpoints/ came from, so a resumed run logs on there.
+
+    N as an int where the folder is ``version_N`` (the logger then names it so, and the progress bar shows ``v_num=N``
+    rather than the last 4 characters of a string), else the folder's name.
+    """
+    if not ckpt_path:
+        return None
+    ckpt = Path(ckpt_path).resolve()
+    run_dir = ckpt.parent.parent
+    if ckpt.parent.name == "checkpoints" and run_dir.parent == Path(log_dir).resolve():
+        number = run_dir.name.removeprefix("version_")
+        return int(number) if number.isdigit() else run_dir.name
+    return None
+
+
+def build_data(args: argparse.Namespace) -> InfoGANDataModule:
+    return InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers, download=args.download,
+                             seed=args.seed, image_size=args.image_size, channels=args.channels,
+                             skip_bad_images=args.skip_bad_images)
+
+
+def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
+    """The model of resolved ``args`` (see :func:`resolve_settings`) for ``data``'s images."""
+    channels, size = data.image_shape
+    return InfoGAN(preset=data.info.presets[size], channels=channels, **{k: getattr(args, k) for k in MODEL_FLAGS})
+
+
+def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
+    """The Trainer the CLI fits with: checkpoints, the sample grid and GIF callbacks, TensorBoard, plus ``callbacks``.
+
+    Args:
+        args: parsed flags.
+        labelled: the data has labels (validation metrics and best.ckpt); unlabelled sets run no validation loop.
+        callbacks: extra callbacks, appended after the CLI's own.
+    """
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    trainer = pl.Trainer(
+        accelerator=args.accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        strategy=_strategy(args.strategy, args.devices if args.num_nodes == 1 else 2),
+        precision=args.precision,
+        sync_batchnorm=args.sync_batchnorm,
+        max_epochs=args.max_epochs,
+        max_steps=2 * args.max_steps if args.max_steps > 0 else -1,  # two optimizer steps per batch
+        limit_train_batches=args.limit_train_batches,
+        # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
+        limit_val_batches=args.limit_val_batches if labelled else 0,
+        fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
+        logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
+        callbacks=[*checkpointing(labelled), SampleGrid(),
+                   LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
+                                      nrow=max(1, round(args.gif_samples ** 0.5))), *callbacks],
+        log_every_n_steps=args.log_every_n_steps,
+    )
+    if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
+        raise ValueError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
+    return trainer
+
+
+def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
+    """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
+    if args.batch_size < 2:
+        raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
+                         f"device; use 16 or more (the paper uses 128)")
+    resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
+    resolve_settings(args, resumed)
+    pl.seed_everything(args.seed, workers=True, verbose=False)
+    data = build_data(args)
+    model = build_model(args, data)
+    if resumed is not None:
+        check_compatible(resumed, dict(model.hparams), args.ckpt_path)
+    trainer = build_trainer(args, data.num_classes is not None, callbacks)
+    trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+    log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
+    if trainer.is_global_zero and not args.fast_dev_run:
+        print(f"logs and checkpoints: {log_dir}", file=sys.stderr)
+    return trainer
+
+
+def main(argv: Optional[Sequence[str]] = None, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
+    """Train from command-line arguments; returns the fitted Trainer.
+
+    Bad input and faults end with a one-line error and exit status 2 (a traceback only with --debug).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return cli.run(parser, args, lambda a: train(a, callbacks), errors=(NonFiniteLossError, BadImageError))
+
+
+if __name__ == "__main__":
+    main()
