@@ -31,7 +31,8 @@ from train_speed import PlainLoop  # noqa: E402
 from infogan.data import load_mnist  # noqa: E402
 
 
-def build(variant: str, images: torch.Tensor, batch_size: int, seed: int) -> tuple[PlainLoop, contextlib.AbstractContextManager]:
+def build(variant: str, images: torch.Tensor, batch_size: int,
+          seed: int) -> tuple[PlainLoop, contextlib.AbstractContextManager]:
     adam = {"foreach_adam": "foreach", "loop_adam": "loop"}.get(variant, "fused")
     loop = PlainLoop(images, batch_size, seed=seed, adam=adam)
     context: contextlib.AbstractContextManager = contextlib.nullcontext()

@@ -2,13 +2,17 @@
 
     python benchmarks/train_speed.py --data_dir ../shared/data --steps 30 --rounds 3 --json speed.json
 
-In ONE process, alternating the contenders round by round so drifts in machine load hit both alike:
+Two steps are measured: ``default``, what ``python -m infogan.train --dataset mnist`` trains (the MNIST recipe, with
+the invariance term on real images), and ``paper``, the paper's InfoGAN step (``--lambda_real 0``). Each against its
+plain twin, in ONE process, alternating the contenders round by round so drifts in machine load hit all alike:
 
-(a) ``lightning``: :class:`infogan.InfoGAN` fitted by a ``Trainer`` built as the CLI builds it (TensorBoard logger,
-    checkpoint, sample-grid and GIF callbacks, progress bar); validation is off and the measured steps stay inside
-    one epoch, so epoch-end work (validation, GIFs, checkpoints) is not in the number: it is per-step speed.
-(b) ``plain``: the same networks, latent draws, losses and fused Adam in a hand-written loop over the same
-    in-memory uint8 MNIST tensor.
+(a) ``lightning``: the training CLI's own model and ``Trainer`` (:func:`infogan.train.train`: TensorBoard logger,
+    checkpoint, sample-grid and GIF callbacks, progress bar) with a timing callback added; validation is off and the
+    measured steps stay inside one epoch, so epoch-end work (validation, GIFs, checkpoints) is not in the number: it
+    is per-step speed.
+(b) ``plain``: the same networks and the module's own loss code (:meth:`InfoGAN.discriminator_loss`,
+    :meth:`InfoGAN.generator_loss`) with fused Adam in a hand-written loop over the same in-memory uint8 MNIST
+    tensor: what Lightning adds is the difference.
 
 It also counts the FLOPs of one step (``torch.utils.flop_counter.FlopCounterMode``, forward and backward) and measures
 this machine's fp32 matmul rate (the best of several large ``torch.mm``), so the achieved GFLOP/s can be put against a
@@ -28,27 +32,27 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from infogan import InfoGAN
-from infogan.data import InfoGANDataModule, load_mnist, scale_images
-from infogan.infogan_module import _checkpointing, adversarial_loss
-from infogan.callbacks import LatentTraversalGIF, SampleGrid
+from infogan import InfoGAN, train
+from infogan.data import load_mnist, scale_images
 
 
 # ---------------------------------------------------------------------- (b) the plain loop
 class PlainLoop:
-    """The InfoGAN step of :mod:`infogan.infogan_module` written by hand, for comparison."""
+    """The package's training step (its networks and loss code) in a hand-written loop, without Lightning."""
 
-    def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0, adam: str = "fused") -> None:
-        """``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``."""
+    def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0, adam: str = "fused",
+                 lambda_real: float = 0.0) -> None:
+        """``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``;
+        ``lambda_real``: the invariance term's weight (the MNIST recipe: 1; the paper: 0)."""
         if adam not in ("fused", "foreach", "loop"):
             raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {adam!r}")
         torch.manual_seed(seed)
-        self.model = InfoGAN(seed=seed)  # only for its networks and latent spec; no Trainer involved
+        self.model = InfoGAN(seed=seed, lambda_real=lambda_real)  # its networks, latent spec and losses; no Trainer
         self.g, self.d, self.spec = self.model.generator, self.model.discriminator, self.model.latent
         hp = self.model.hparams
         kind = dict(fused=adam == "fused", foreach=adam == "foreach")
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(0.5, 0.999), **kind)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(0.5, 0.999), **kind)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(hp.beta1, hp.beta2), **kind)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(hp.beta1, hp.beta2), **kind)
         self.images, self.batch_size = images, batch_size
         self.rng, self.order, self.pos = torch.Generator().manual_seed(seed), torch.randperm(len(images)), 0
 
@@ -63,26 +67,17 @@ class PlainLoop:
         real = self._batch()
         codes = self.spec.sample(self.batch_size, self.rng)
         fake = self.g(self.spec.to_input(codes))
-        d, hp = self.d, self.model.hparams
-        # D + Q step on detached fakes
-        h_fake = d.trunk(fake.detach())
-        nll = self.spec.nll(d.q(h_fake), codes)
-        loss_d = (adversarial_loss(d.head(d.trunk(real)).squeeze(1), True)
-                  + adversarial_loss(d.head(h_fake).squeeze(1), False)
-                  + self.spec.info_loss(nll, hp.lambda_cat, hp.lambda_cont))
+        loss_d, _ = self.model.discriminator_loss(real, fake.detach(), codes)  # D + Q step on detached fakes
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        # G step with D's parameters frozen (no wasted weight gradients)
-        for p in d.parameters():
+        for p in self.d.parameters():  # G step with D's parameters frozen (no wasted weight gradients)
             p.requires_grad_(False)
-        h = d.trunk(fake)
-        loss_g = adversarial_loss(d.head(h).squeeze(1), True) + self.spec.info_loss(
-            self.spec.nll(d.q(h), codes), hp.lambda_cat, hp.lambda_cont)
+        loss_g, _ = self.model.generator_loss(fake, codes)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        for p in d.parameters():
+        for p in self.d.parameters():
             p.requires_grad_(True)
 
     def images_per_second(self, steps: int, warmup: int) -> float:
@@ -109,25 +104,22 @@ class _StepTimer(pl.Callback):
         self.end = time.perf_counter()
 
 
-def lightning_images_per_second(data_dir: str, batch_size: int, steps: int, warmup: int, log_dir: str) -> float:
-    from pytorch_lightning.loggers import TensorBoardLogger
-
+def lightning_images_per_second(data_dir: str, batch_size: int, steps: int, warmup: int, log_dir: str,
+                                 lambda_real: float) -> float:
+    """Images per second of the training CLI's own run, timed from batch ``warmup`` on."""
     timer = _StepTimer(warmup)
-    data = InfoGANDataModule("mnist", data_dir, batch_size, download=False)
-    trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_steps=2 * (warmup + steps), limit_val_batches=0,
-        logger=TensorBoardLogger(log_dir, name=""), log_every_n_steps=50,
-        callbacks=[*_checkpointing(True), SampleGrid(), LatentTraversalGIF(), timer],
-        enable_model_summary=False,
-    )
-    trainer.fit(InfoGAN(), datamodule=data)
+    args = train.build_parser().parse_args([
+        "--data_dir", data_dir, "--batch_size", str(batch_size), "--max_steps", str(warmup + steps),
+        "--limit_val_batches", "0", "--no_download", "--accelerator", "cpu", "--devices", "1", "--log_dir", log_dir,
+        "--lambda_real", str(lambda_real)])
+    train.train(args, callbacks=[timer])
     return steps * batch_size / (timer.end - timer.start)
 
 
 # ---------------------------------------------------------------------- hardware
-def step_gflop(images: torch.Tensor, batch_size: int) -> float:
+def step_gflop(images: torch.Tensor, batch_size: int, lambda_real: float) -> float:
     """FLOPs of one full training step (both forwards and backwards), in GFLOP."""
-    loop = PlainLoop(images, batch_size)
+    loop = PlainLoop(images, batch_size, lambda_real=lambda_real)
     with FlopCounterMode(display=False) as counter:
         loop.step()
     return counter.get_total_flops() / 1e9
@@ -159,33 +151,39 @@ def main(argv=None) -> dict:
 
     images = load_mnist(args.data_dir, train=True, download=False).images
     torch.manual_seed(0)
-    lightning, plain = [], []
+    # the step -> its invariance weight: the CLI's recipe for the dataset, and the paper's InfoGAN
+    steps = {"default": train.recipe(args.dataset)["lambda_real"], "paper": 0.0}
+    rates = {name: {"lightning": [], "plain": []} for name in steps}
     for r in range(args.rounds):
-        lightning.append(lightning_images_per_second(args.data_dir, args.batch_size, args.steps, args.warmup,
-                                                     args.log_dir))
-        plain.append(PlainLoop(images, args.batch_size, seed=r).images_per_second(args.steps, args.warmup))
-        print(f"round {r}: lightning {lightning[-1]:.1f} img/s, plain {plain[-1]:.1f} img/s", file=sys.stderr)
-    gflop = step_gflop(images, args.batch_size)
+        for name, lambda_real in steps.items():
+            rates[name]["lightning"].append(lightning_images_per_second(
+                args.data_dir, args.batch_size, args.steps, args.warmup, args.log_dir, lambda_real))
+            rates[name]["plain"].append(PlainLoop(images, args.batch_size, seed=r, lambda_real=lambda_real)
+                                        .images_per_second(args.steps, args.warmup))
+            print(f"round {r}, {name} step: lightning {rates[name]['lightning'][-1]:.1f} img/s, "
+                  f"plain {rates[name]['plain'][-1]:.1f} img/s", file=sys.stderr)
     peak = matmul_peak_gflops()
-    result = {
-        "lightning_img_per_s": statistics.median(lightning),
-        "plain_img_per_s": statistics.median(plain),
-        "ratio": statistics.median(lightning) / statistics.median(plain),
-        "gflop_per_step": gflop,
-        "peak_gflops": peak,
-        "lightning_gflops": gflop * statistics.median(lightning) / args.batch_size,
-        "plain_gflops": gflop * statistics.median(plain) / args.batch_size,
-        "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "rounds_lightning_img_per_s": lightning, "rounds_plain_img_per_s": plain,
-    }
-    result["pct_of_peak"] = 100 * result["lightning_gflops"] / peak
-    rows = [("Lightning Trainer (CLI callbacks + logging)", f"{result['lightning_img_per_s']:.1f} img/s"),
-            ("plain PyTorch loop", f"{result['plain_img_per_s']:.1f} img/s"),
-            ("ratio Lightning / plain", f"{result['ratio']:.3f}"),
-            ("GFLOP per step (fwd + bwd, both steps)", f"{gflop:.1f}"),
-            ("fp32 matmul peak of this machine", f"{peak:.0f} GFLOP/s"),
-            ("achieved (Lightning)", f"{result['lightning_gflops']:.0f} GFLOP/s = {result['pct_of_peak']:.0f}% of peak")]
+    result = {"peak_gflops": peak, "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
+              "threads": torch.get_num_threads(), "torch": torch.__version__}
+    rows = [("fp32 matmul peak of this machine", f"{peak:.0f} GFLOP/s")]
+    for name, lambda_real in steps.items():
+        lightning, plain = (statistics.median(rates[name][k]) for k in ("lightning", "plain"))
+        gflop = step_gflop(images, args.batch_size, lambda_real)
+        result[name] = {
+            "lambda_real": lambda_real,
+            "lightning_img_per_s": lightning, "plain_img_per_s": plain, "ratio": lightning / plain,
+            "gflop_per_step": gflop, "lightning_gflops": gflop * lightning / args.batch_size,
+            "plain_gflops": gflop * plain / args.batch_size,
+            "pct_of_peak": 100 * gflop * lightning / args.batch_size / peak,
+            "rounds_lightning_img_per_s": rates[name]["lightning"], "rounds_plain_img_per_s": rates[name]["plain"],
+        }
+        row = result[name]
+        rows += [(f"{name} step: Lightning Trainer (the CLI's run)", f"{lightning:.1f} img/s"),
+                 (f"{name} step: plain PyTorch loop", f"{plain:.1f} img/s"),
+                 (f"{name} step: ratio Lightning / plain", f"{row['ratio']:.3f}"),
+                 (f"{name} step: GFLOP per step (fwd + bwd)", f"{gflop:.1f}"),
+                 (f"{name} step: achieved (Lightning)",
+                  f"{row['lightning_gflops']:.0f} GFLOP/s = {row['pct_of_peak']:.0f}% of peak")]
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{a:<{width}}  {b}" for a, b in rows))
     if args.json:
