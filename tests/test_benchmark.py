@@ -3,34 +3,62 @@
 import importlib.util
 import json
 import math
+import sys
 
-from tests.conftest import REPO
+import pytest
+import torch
+
+from tests.helpers import REPO
 
 
-def test_train_speed_smoke_writes_every_field(mnist_dir, tmp_path):
-    spec = importlib.util.spec_from_file_location("train_speed", REPO / "benchmarks" / "train_speed.py")
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+@pytest.mark.slow
+def test_train_speed_smoke_writes_both_steps_with_every_field(mnist_dir, tmp_path):
+    bench = _load("train_speed")
     out = tmp_path / "speed.json"
     bench.main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--steps", "2", "--warmup", "1",
                 "--rounds", "1", "--log_dir", str(tmp_path / "logs"), "--json", str(out)])
     result = json.loads(out.read_text())
-    for key in ("lightning_img_per_s", "plain_img_per_s", "ratio", "gflop_per_step", "peak_gflops", "pct_of_peak"):
-        assert isinstance(result[key], float) and math.isfinite(result[key]) and result[key] > 0, key
-    assert result["ratio"] == result["lightning_img_per_s"] / result["plain_img_per_s"]
-    # Batch 8: forward+backward of both steps of the paper's nets is ~2.5 GFLOP (about 0.3 GFLOP per image).
-    assert 1.0 < result["gflop_per_step"] < 5.0
+    assert result["default"]["lambda_real"] == 1.0 and result["paper"]["lambda_real"] == 0.0  # the MNIST recipe
+    for step in ("default", "paper"):
+        row = result[step]
+        for key in ("lightning_img_per_s", "plain_img_per_s", "ratio", "gflop_per_step", "pct_of_peak"):
+            assert isinstance(row[key], float) and math.isfinite(row[key]) and row[key] > 0, (step, key)
+        assert row["ratio"] == row["lightning_img_per_s"] / row["plain_img_per_s"]
+    # Batch 8: forward+backward of both steps of the paper's nets is ~2.5 GFLOP (about 0.3 GFLOP per image); the
+    # invariance term adds a trunk forward and backward on the restyled real images.
+    assert 1.0 < result["paper"]["gflop_per_step"] < 5.0
+    paper, default = result["paper"]["gflop_per_step"], result["default"]["gflop_per_step"]
+    assert paper < default < 1.6 * paper
+    assert result["peak_gflops"] > 0
 
 
+def test_the_plain_loop_runs_the_modules_own_losses(monkeypatch):
+    from infogan import InfoGAN
+
+    bench = _load("train_speed")
+    calls = []
+    for name in ("discriminator_loss", "generator_loss"):
+        original = getattr(InfoGAN, name)
+        monkeypatch.setattr(InfoGAN, name, lambda self, *a, _f=original, _n=name: calls.append(_n) or _f(self, *a))
+    loop = bench.PlainLoop(torch.zeros(16, 1, 28, 28, dtype=torch.uint8), 8, lambda_real=1.0)
+    before = {k: v.clone() for k, v in loop.model.state_dict().items()}
+    loop.step()
+    assert calls == ["discriminator_loss", "generator_loss"]
+    changed = {k for k, v in loop.model.state_dict().items() if not torch.equal(before[k], v)}
+    assert any(k.startswith("generator.") for k in changed) and any(k.startswith("discriminator.q.") for k in changed)
+
+
+@pytest.mark.slow
 def test_step_variants_smoke_changes_what_it_says(mnist_dir, tmp_path):
-    import sys
-
-    import torch
-
     sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("step_variants", REPO / "benchmarks" / "step_variants.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load("step_variants")
     images = torch.zeros(16, 1, 28, 28, dtype=torch.uint8)
     loop, _ = bench.build("channels_last", images, 8, seed=0)
     assert loop.images.is_contiguous(memory_format=torch.channels_last)

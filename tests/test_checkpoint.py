@@ -1,13 +1,16 @@
-"""Checkpoints: a fresh process gets the same samples; --ckpt_path resumes where training stopped."""
+"""Checkpoints: a fresh process gets the same samples; bad, foreign, old and malicious files."""
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 
-from infogan import InfoGAN
-from infogan.infogan_module import main
-from tests.conftest import REPO
+from infogan import InfoGAN, evaluate, generate
+from infogan.checkpoint import check_compatible, load_model
+from infogan.train import main
+from tests.helpers import REPO, fails
 
 LOAD_AND_SAMPLE = """
 import sys, torch
@@ -17,6 +20,7 @@ torch.save(model.sample(8, categorical=[3], continuous=[0.5, -1.0], seed=11), sy
 """
 
 
+@pytest.mark.slow
 def test_samples_identical_after_loading_in_a_new_process(mnist_dir, tmp_path):
     trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "16", "--max_epochs", "1",
                     "--limit_train_batches", "4", "--limit_val_batches", "0", "--log_dir", str(tmp_path)])
@@ -30,43 +34,67 @@ def test_samples_identical_after_loading_in_a_new_process(mnist_dir, tmp_path):
     assert not torch.equal(after, InfoGAN().sample(8, categorical=[3], continuous=[0.5, -1.0], seed=11))
 
 
-def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
-    common = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "3",
-              "--limit_val_batches", "0", "--log_dir", str(tmp_path)]
-    main(common + ["--max_epochs", "1", "--continuous", "1", "--noise_std", "0.5", "--lambda_real", "0.5"])
-    ckpt = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
-    saved = torch.load(ckpt, weights_only=True)
-    assert len(saved["optimizer_states"]) == 2 and saved["optimizer_states"][0]["state"]
-
-    resumed = main(common + ["--max_epochs", "2", "--ckpt_path", str(ckpt)])  # the run's settings not repeated
-    assert resumed.current_epoch == 2 and resumed.global_step == 2 * 2 * 3
-    hparams = resumed.lightning_module.hparams  # flags left out came from the checkpoint, not the MNIST recipe
-    assert (hparams.continuous, hparams.noise_std, hparams.lambda_real) == (1, 0.5, 0.5)
-    assert not (tmp_path / "version_1").exists()  # the resumed run logs on in its own version folder
-    assert resumed.logger.version == 0  # an int: the progress bar shows v_num=0, not "on_0"
-    final = torch.load(ckpt, weights_only=True)
-    # Adam's step counter went on from the saved one instead of restarting at zero.
-    step_before = float(saved["optimizer_states"][1]["state"][0]["step"])
-    assert float(final["optimizer_states"][1]["state"][0]["step"]) == step_before + 3
+@pytest.mark.parametrize("key, default, other", [("spectral_norm", False, True), ("noise_std", 1.0, 0.1)])
+def test_a_setting_missing_from_an_older_checkpoint_counts_as_its_default(key, default, other):
+    hparams = dict(InfoGAN().hparams)
+    older = {k: v for k, v in hparams.items() if k != key}  # written before that setting existed
+    check_compatible(older, hparams, "old.ckpt")  # no error: the default is what it was trained with
+    with pytest.raises(ValueError, match=rf"{key}={default!r} \(flags: {other!r}\)"):
+        check_compatible(older, {**hparams, key: other}, "old.ckpt")
 
 
-def test_n_plus_resumed_n_steps_equals_2n_steps(mnist_dir, tmp_path):
-    """Exact resume on CPU: the data order, the latent codes and the optimizer state all continue.
+def test_an_old_checkpoint_is_read_with_the_frozen_defaults_not_todays(ckpt, tmp_path, monkeypatch):
+    from infogan import checkpoint
 
-    Tolerance: exact equality of every weight, BatchNorm statistic and Adam moment (CPU fp32, same build).
-    """
-    common = ["--data_dir", str(mnist_dir), "--batch_size", "8", "--limit_train_batches", "3",
-              "--limit_val_batches", "0", "--seed", "5"]
-    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "straight")])
-    main(common + ["--max_epochs", "1", "--log_dir", str(tmp_path / "split")])
-    first_half = tmp_path / "split" / "version_0" / "checkpoints" / "last.ckpt"
-    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "split"), "--ckpt_path", str(first_half)])
+    old = torch.load(ckpt, weights_only=True)
+    del old["hyper_parameters"]["noise_std"], old["hyper_parameters"]["lambda_real"]  # written before they existed
+    path = tmp_path / "old.ckpt"
+    torch.save(old, path)
+    model = load_model(path)
+    assert model.hparams.noise_std == 1.0 and model.hparams.lambda_real == 0.0
+    assert set(checkpoint.DEFAULTS_BEFORE_KEY) == set(InfoGAN().hparams)  # every setting has its frozen value
+    # the table decides, not InfoGAN's constructor: had the code before noise_std drawn z ~ N(0, 0.5^2), the table
+    # would say so and the old run would be read as such, whatever today's default is
+    monkeypatch.setattr(checkpoint, "DEFAULTS_BEFORE_KEY", {**checkpoint.DEFAULTS_BEFORE_KEY, "noise_std": 0.5})
+    assert load_model(path).hparams.noise_std == 0.5
+    assert checkpoint.read_hparams(path)["noise_std"] == 0.5
 
-    straight = torch.load(tmp_path / "straight" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
-    resumed = torch.load(first_half, weights_only=True)  # the resumed run logs on in the same folder
-    assert straight["global_step"] == resumed["global_step"] == 12
-    for key, value in straight["state_dict"].items():
-        assert torch.equal(value, resumed["state_dict"][key]), key
-    for opt_a, opt_b in zip(straight["optimizer_states"], resumed["optimizer_states"]):
-        for pa, pb in zip(opt_a["state"].values(), opt_b["state"].values()):
-            assert torch.equal(pa["exp_avg"], pb["exp_avg"]) and torch.equal(pa["exp_avg_sq"], pb["exp_avg_sq"])
+
+@pytest.mark.parametrize("kind", ["missing", "truncated", "not a checkpoint", "a bare tensor"])
+def test_generate_and_evaluate_refuse_bad_checkpoint_files(kind, ckpt, capsys, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    if kind == "truncated":
+        bad.write_bytes(ckpt.read_bytes()[:100_000])
+    elif kind == "not a checkpoint":
+        bad.write_text("hello, I am a text file\n")
+    elif kind == "a bare tensor":
+        torch.save(torch.zeros(3), bad)
+    expected = {"missing": "not found", "truncated": "not a readable checkpoint",
+                "not a checkpoint": "not a readable checkpoint", "a bare tensor": "not an InfoGAN training checkpoint"}
+    for entry, extra in ((generate.main, ["--out", str(tmp_path / "x.png")]), (evaluate.main, [])):
+        line = fails(entry, [str(bad), *extra], capsys)
+        assert str(bad) in line and expected[kind] in line
+
+
+class _Payload:
+    """Pickles to a call that creates a marker file: the proof of code running on load."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_malicious_pickle_checkpoint_is_refused_and_its_payload_never_runs(ckpt, tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.ckpt"
+    checkpoint = torch.load(ckpt, weights_only=True)
+    checkpoint["hyper_parameters"]["extra"] = _Payload(marker)
+    torch.save(checkpoint, evil)
+    assert not marker.exists()
+    with pytest.raises(ValueError, match="refused to load .*could run code"):
+        load_model(evil)
+    line = fails(generate.main, [str(evil), "--out", str(tmp_path / "x.png")], capsys)
+    assert "refused to load" in line
+    assert not marker.exists()

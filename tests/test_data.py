@@ -1,7 +1,12 @@
+"""The DataModule: MNIST in memory, CelebA and folders decoded lazily, dSprites rendered; bad files."""
+
+
 import pytest
 import torch
+from PIL import Image
 
-from infogan.data import InfoGANDataModule, load_mnist
+from infogan.data import BadImageError, EpochShuffle, ImageFiles, InfoGANDataModule, load_mnist
+from tests.helpers import corrupt_folder, make_jpegs
 
 
 def test_mnist_is_one_uint8_tensor_and_batches_scale_to_tanh_range(mnist_dir):
@@ -27,8 +32,6 @@ def test_unknown_dataset_lists_the_choices():
 
 
 def test_epoch_order_is_fixed_by_seed_and_epoch():
-    from infogan.data import EpochShuffle
-
     a, b = EpochShuffle(100, seed=1), EpochShuffle(100, seed=1)
     first = list(a)
     assert sorted(first) == list(range(100)) and first == list(b)
@@ -36,3 +39,54 @@ def test_epoch_order_is_fixed_by_seed_and_epoch():
     assert list(a) != first  # a new order each epoch...
     b.set_epoch(1)
     assert list(a) == list(b)  # ...that a resumed run reproduces
+
+
+def test_celeba_images_are_center_cropped_resized_and_scaled(fake_celeba):
+    dm = InfoGANDataModule("celeba", str(fake_celeba), batch_size=8, num_workers=0, image_size=32)
+    dm.setup("fit")
+    assert len(dm.train_set) == 40 and dm.image_shape == (3, 32) and dm.num_classes is None
+    images, labels = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    assert images.shape == (8, 3, 32, 32) and images.min() >= -1 and images.max() <= 1
+    assert (labels == -1).all()
+    assert dm.val_dataloader() == []  # nothing to validate without labels
+
+
+def test_missing_celeba_says_where_it_looked_and_how_to_fix(tmp_path):
+    dm = InfoGANDataModule("celeba", str(tmp_path), num_workers=0)
+    with pytest.raises(FileNotFoundError, match=f"looked for {tmp_path}/celeba/img_align_celeba.*unzip it there"):
+        dm.prepare_data()
+
+
+def test_skip_bad_images_skips_and_counts(tmp_path):
+    folder, truncated = corrupt_folder(tmp_path)
+    dm = InfoGANDataModule("folder", str(folder), batch_size=32, num_workers=0, skip_bad_images=True, channels=1)
+    dm.setup("fit")
+    assert len(dm.train_set) == 32  # recursive: 30 JPEGs + the truncated one + the fake PNG
+    with pytest.warns(UserWarning, match="skipping"):
+        images = torch.stack([dm.train_set[i][0] for i in range(len(dm.train_set))])
+    assert images.shape == (32, 1, 32, 32)  # --channels 1: grayscale
+    assert sorted(dm.train_set.skipped) == sorted([truncated, folder / "a" / "notes.png"])
+    with pytest.raises(BadImageError, match=f"cannot decode image {truncated}"):
+        ImageFiles([truncated], 32)[0]
+
+
+def test_grayscale_image_in_an_rgb_set_is_converted(tmp_path):
+    folder = tmp_path / "mixed"
+    make_jpegs(folder, 3)
+    Image.new("L", (50, 40), 128).save(folder / "gray.png")
+    dm = InfoGANDataModule("folder", str(folder), num_workers=0)
+    dm.setup()
+    gray = dm.train_set[dm.train_set.files.index(folder / "gray.png")][0]
+    assert gray.shape == (3, 32, 32) and torch.equal(gray[0], gray[1])
+
+
+def test_datamodule_serves_dsprites_batches_in_the_generator_range(tmp_path):
+    data = InfoGANDataModule("dsprites", str(tmp_path), batch_size=8)
+    assert data.image_shape == (1, 64) and data.num_classes is None
+    data.setup("fit")
+    assert data.train_set.images is None  # no original file here: rendered
+    images, classes = data.on_after_batch_transfer(next(iter(data.train_dataloader())), 0)
+    assert images.shape == (8, 1, 64, 64) and classes.shape == (8, 6)
+    assert images.min() == -1 and images.max() == 1
+    with pytest.raises(ValueError, match="supports 64"):
+        InfoGANDataModule("dsprites", str(tmp_path), image_size=32)

@@ -1,4 +1,4 @@
-"""The evaluate CLI writes valid JSON with every metric, on a real (tiny) checkpoint and the real test split."""
+"""The evaluate CLI: JSON with every metric on a real (tiny) MNIST checkpoint and on a dSprites one."""
 
 import json
 
@@ -23,9 +23,22 @@ def test_evaluate_writes_json_with_every_metric(tiny_run, mnist_dir, tmp_path, c
     assert "accuracy (Hungarian, one-to-one)" in capsys.readouterr().out
 
 
-def test_training_logs_validation_metrics_and_keeps_the_best_checkpoint(tiny_run):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+@pytest.mark.slow
+def test_evaluate_reports_both_metrics_for_a_dsprites_checkpoint(tmp_path, capsys):
+    from infogan.evaluate import main as evaluate
+    from infogan.train import main as train
 
-    tags = set(EventAccumulator(str(tiny_run)).Reload().Tags()["scalars"])
-    assert {"val/accuracy", "val/nmi", "val/ari"} <= tags
-    assert (tiny_run / "checkpoints" / "best.ckpt").is_file()
+    train(["--dataset", "dsprites", "--data_dir", str(tmp_path), "--batch_size", "4", "--max_steps", "1",
+           "--log_dir", str(tmp_path / "logs"), "--gif_samples", "4"])
+    ckpt = tmp_path / "logs" / "version_0" / "checkpoints" / "last.ckpt"
+    out = tmp_path / "m.json"
+    evaluate([str(ckpt), "--dataset", "dsprites", "--data_dir", str(tmp_path), "--votes", "20", "--samples", "300",
+              "--mi_samples", "100", "--out", str(out)])
+    scores = json.loads(out.read_text())
+    assert 0 <= scores["factor_vae"] <= 1 and 0 <= scores["mig"] <= 1 and scores["rendered"] is True
+    assert set(scores["mi"]) == {f"cont{i}" for i in range(5)}  # the recipe: 5 continuous codes
+    assert "MIG" in capsys.readouterr().out
+
+    with pytest.raises(SystemExit) as exit_:  # a model without a categorical code cannot be scored on labels
+        evaluate([str(ckpt), "--dataset", "mnist", "--data_dir", str(tmp_path)])
+    assert exit_.value.code == 2 and "no categorical code" in capsys.readouterr().err

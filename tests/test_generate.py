@@ -1,33 +1,29 @@
 """The generate CLI on a real (tiny) checkpoint: outputs open with Pillow and have the asked shape."""
 
+
 import pytest
 from PIL import Image
 
 from infogan.generate import main
 
 
-@pytest.fixture()
-def ckpt(tiny_run):
-    return str(tiny_run / "checkpoints" / "last.ckpt")
-
-
 def test_png_grid_has_the_asked_layout(ckpt, tmp_path):
-    out = main([ckpt, "--n", "6", "--nrow", "3", "--out", str(tmp_path / "s.png")])
+    out = main([str(ckpt), "--n", "6", "--nrow", "3", "--out", str(tmp_path / "s.png")])
     with Image.open(out) as im:
         assert im.format == "PNG" and im.mode == "L" and im.size == (3 * 30 + 2, 2 * 30 + 2)
 
 
 def test_gif_traversals_have_one_frame_per_value(ckpt, tmp_path):
-    with Image.open(main([ckpt, "--traverse", "cat:0", "--n", "4", "--nrow", "2",
+    with Image.open(main([str(ckpt), "--traverse", "cat:0", "--n", "4", "--nrow", "2",
                           "--out", str(tmp_path / "c.gif")])) as im:
         assert im.format == "GIF" and im.n_frames == 10 and im.size == (62, 62)
-    with Image.open(main([ckpt, "--traverse", "cont:1", "--frames", "5", "--range", "1", "--n", "1",
+    with Image.open(main([str(ckpt), "--traverse", "cont:1", "--frames", "5", "--range", "1", "--n", "1",
                           "--out", str(tmp_path / "r.gif")])) as im:
         assert im.n_frames == 2 * 5 - 2 and im.size == (32, 32)
 
 
 def test_traversal_png_is_a_sheet_of_samples_by_values(ckpt, tmp_path):
-    out = main([ckpt, "--traverse", "cont:0", "--frames", "7", "--n", "3", "--categorical", "4",
+    out = main([str(ckpt), "--traverse", "cont:0", "--frames", "7", "--n", "3", "--categorical", "4",
                 "--out", str(tmp_path / "sheet.png")])
     with Image.open(out) as im:
         assert im.size == (7 * 30 + 2, 3 * 30 + 2)
@@ -48,7 +44,7 @@ def test_traversal_png_is_a_sheet_of_samples_by_values(ckpt, tmp_path):
 def test_bad_input_gets_a_one_line_error(ckpt, tmp_path, capsys, args, message):
     args = [a.replace("x.", str(tmp_path / "x.")) for a in args]
     with pytest.raises(SystemExit) as exit_info:
-        main([ckpt, "--out", str(tmp_path / "ok.png"), *args])
+        main([str(ckpt), "--out", str(tmp_path / "ok.png"), *args])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and "Traceback" not in "\n".join(err)

@@ -1,8 +1,11 @@
+"""The latent codes: sampling, priors, fixed values, traversal values, the information loss and the MI bound."""
+
 import math
 
 import pytest
 import torch
 
+from infogan import InfoGAN
 from infogan.latent import LatentSample, LatentSpec
 
 
@@ -40,7 +43,8 @@ def test_seeded_sampling_is_reproducible_and_fixed_values_override():
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     c = spec.sample(8, torch.Generator().manual_seed(3), categorical=[4], continuous=[None, 0.5])
     assert torch.equal(c.categorical, torch.full((8, 1), 4))
-    assert torch.equal(c.continuous[:, 1], torch.full((8,), 0.5)) and torch.equal(c.continuous[:, 0], a.continuous[:, 0])
+    assert torch.equal(c.continuous[:, 1], torch.full((8,), 0.5))
+    assert torch.equal(c.continuous[:, 0], a.continuous[:, 0])
 
 
 @pytest.mark.parametrize(
@@ -121,3 +125,8 @@ def test_learned_variance_rewards_confident_correct_predictions():
 def test_latent_sample_moves_between_devices():
     s = LatentSpec().sample(2)
     assert isinstance(s.to("cpu"), LatentSample)
+
+
+def test_continuous_sweep_uses_the_prior_range():
+    assert InfoGAN().latent.traversal_values("cont", 0, frames=5) == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert InfoGAN(continuous_prior="gaussian").latent.traversal_values("cont", 1, frames=3) == [-3.0, 0.0, 3.0]

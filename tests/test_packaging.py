@@ -3,7 +3,7 @@
 import configparser
 import re
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _names_and_specs(lines):

@@ -10,7 +10,7 @@ import torch
 
 from infogan import InfoGAN
 from infogan.callbacks import LatentTraversalGIF
-from infogan.infogan_module import main
+from infogan.train import main
 
 out = Path(sys.argv[1])
 draws = []
@@ -35,6 +35,4 @@ class Dump(pl.Callback):
                    out / f"rank{trainer.global_rank}.pt")
 
 
-pl.Trainer.__init__ = (lambda init: lambda self, *a, **k: init(self, *a, **{**k, "callbacks": [*k["callbacks"], Dump()]}))(
-    pl.Trainer.__init__)
-main(["--data_dir", sys.argv[2], "--log_dir", str(out / "logs"), *sys.argv[3:]])
+main(["--data_dir", sys.argv[2], "--log_dir", str(out / "logs"), *sys.argv[3:]], callbacks=[Dump()])

@@ -1,0 +1,317 @@
+"""The training CLI: flags, recipes, resume, faults, every dataset through it, and two-process DDP."""
+
+import math
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageSequence
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from infogan.checkpoint import load_model
+from infogan.data import InfoGANDataModule
+from infogan.train import build_parser, main
+from tests.helpers import REPO, corrupt_folder, fails, gif_frames, write_idx
+
+
+def test_help_lists_every_flag_with_its_default():
+    text = build_parser().format_help()
+    for flag in ("--dataset", "--data_dir", "--datadir", "--batch_size", "--max_epochs", "--max_steps",
+                 "--limit_train_batches", "--limit_val_batches", "--devices", "--gpus", "--accelerator",
+                 "--strategy", "--precision", "--num_workers", "--seed", "--log_dir", "--ckpt_path",
+                 "--categorical", "--continuous", "--continuous_prior", "--noise_dim", "--lambda_cat",
+                 "--lambda_cont", "--lr_g", "--lr_d", "--fast_dev_run"):
+        assert flag in text, flag
+    flat = " ".join(text.split())
+    assert "(default: 128)" in flat and "global_step counts both optimizer steps" in flat
+
+
+@pytest.mark.slow
+def test_fast_dev_run_on_real_mnist_as_a_user_runs_it(mnist_dir, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "infogan.infogan_module", "--dataset", "mnist", "--datadir", str(mnist_dir),
+         "--fast_dev_run", "--log_dir", str(tmp_path / "logs")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    for shown in ("loss/d=", "loss/g=", "mi/cat0="):  # the progress bar
+        assert shown in out.stderr + out.stdout
+    assert not (tmp_path / "logs").exists()  # fast_dev_run writes nothing
+    # not even GIFs in the working directory (a repository's media/ was once overwritten so)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_short_run_writes_tensorboard_scalars_images_and_last_ckpt(mnist_dir, tmp_path):
+    trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "16", "--max_epochs", "2",
+                    "--limit_train_batches", "3", "--limit_val_batches", "2", "--log_every_n_steps", "1",
+                    "--log_dir", str(tmp_path), "--seed", "3"])
+    version = tmp_path / "version_0"
+    assert trainer.global_step == 2 * 2 * 3  # 2 epochs x 3 batches x 2 optimizer steps
+    ckpt = torch.load(version / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 12
+    assert ckpt["hyper_parameters"]["categorical"] == [10] and ckpt["hyper_parameters"]["seed"] == 3
+    events = EventAccumulator(str(version)).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"loss/d", "loss/g", "info/cat0", "info/cont0", "info/cont1", "mi/cat0", "mi/cont0", "d(x)",
+            "d(g(z))"} <= scalars
+    assert len(events.Scalars("mi/cat0")) == 6  # one per batch at --log_every_n_steps 1
+    assert [e.step for e in events.Images("samples")] == [3, 6]  # one grid per epoch, at the batch count
+
+
+@pytest.mark.slow
+def test_max_steps_counts_batches(mnist_dir, tmp_path):
+    trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_steps", "4",
+                    "--limit_val_batches", "0", "--log_dir", str(tmp_path)])
+    assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 4 and trainer.global_step == 8
+
+
+@pytest.mark.slow
+def test_bf16_mixed_precision_trains_on_cpu(mnist_dir, tmp_path):
+    trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--fast_dev_run", "2",
+                    "--precision", "bf16-mixed", "--log_dir", str(tmp_path)])
+    assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 2  # --fast_dev_run counts batches
+    assert trainer.precision == "bf16-mixed"
+    for name in ("loss/d", "loss/g", "mi/cat0"):
+        assert torch.isfinite(trainer.callback_metrics[name]), name
+    assert all(p.dtype == torch.float32 for p in trainer.lightning_module.parameters())  # fp32 master weights
+
+
+def test_training_logs_validation_metrics_and_keeps_the_best_checkpoint(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set(EventAccumulator(str(tiny_run)).Reload().Tags()["scalars"])
+    assert {"val/accuracy", "val/nmi", "val/ari"} <= tags
+    assert (tiny_run / "checkpoints" / "best.ckpt").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags, lambda_real", [([], 1.0), (["--lambda_real", "0"], 0.0)])
+def test_the_mnist_recipe_adds_the_invariance_term_and_the_flag_turns_it_off(mnist_dir, tmp_path, flags, lambda_real):
+    trainer = main(["--dataset", "mnist", "--data_dir", str(mnist_dir), "--batch_size", "16", "--max_epochs", "1",
+                    "--limit_train_batches", "2", "--limit_val_batches", "0", "--log_dir", str(tmp_path), *flags])
+    assert trainer.lightning_module.hparams.lambda_real == lambda_real  # kept in the checkpoint's hyperparameters
+    logged = trainer.logged_metrics
+    if lambda_real:
+        assert 0.0 <= float(logged["mi/real_views"]) <= math.log(10) + 1e-4  # I(c; c') in nats
+    else:
+        assert "mi/real_views" not in logged
+
+
+@pytest.mark.slow
+def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
+    common = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "3",
+              "--limit_val_batches", "0", "--log_dir", str(tmp_path)]
+    main(common + ["--max_epochs", "1", "--continuous", "1", "--noise_std", "0.5", "--lambda_real", "0.5",
+                   "--continuous_prior", "gaussian", "--spectral_norm", "--lr_g", "0.002", "--seed", "4"])
+    ckpt = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt, weights_only=True)
+    assert len(saved["optimizer_states"]) == 2 and saved["optimizer_states"][0]["state"]
+
+    resumed = main(common + ["--max_epochs", "2", "--ckpt_path", str(ckpt)])  # the run's settings not repeated
+    assert resumed.current_epoch == 2 and resumed.global_step == 2 * 2 * 3
+    hparams = resumed.lightning_module.hparams  # flags left out came from the checkpoint, not the MNIST recipe
+    assert (hparams.continuous, hparams.noise_std, hparams.lambda_real) == (1, 0.5, 0.5)
+    assert (hparams.continuous_prior, hparams.spectral_norm, hparams.lr_g, hparams.seed) == ("gaussian", True, 0.002, 4)
+    # the traversal callback's progress frames travelled in the checkpoint: one frame per epoch since the start
+    assert len(gif_frames(tmp_path / "version_0" / "media" / "progress.gif")) == 2
+    assert not (tmp_path / "version_1").exists()  # the resumed run logs on in its own version folder
+    assert resumed.logger.version == 0  # an int: the progress bar shows v_num=0, not "on_0"
+    final = torch.load(ckpt, weights_only=True)
+    # Adam's step counter went on from the saved one instead of restarting at zero.
+    step_before = float(saved["optimizer_states"][1]["state"][0]["step"])
+    assert float(final["optimizer_states"][1]["state"][0]["step"]) == step_before + 3
+
+
+@pytest.mark.slow
+def test_n_plus_resumed_n_steps_equals_2n_steps(mnist_dir, tmp_path):
+    """Exact resume on CPU: the data order, the latent codes and the optimizer state all continue.
+
+    Tolerance: exact equality of every weight, BatchNorm statistic and Adam moment (CPU fp32, same build).
+    """
+    common = ["--data_dir", str(mnist_dir), "--batch_size", "8", "--limit_train_batches", "3",
+              "--limit_val_batches", "0", "--seed", "5"]
+    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "straight")])
+    main(common + ["--max_epochs", "1", "--log_dir", str(tmp_path / "split")])
+    first_half = tmp_path / "split" / "version_0" / "checkpoints" / "last.ckpt"
+    main(common + ["--max_epochs", "2", "--log_dir", str(tmp_path / "split"), "--ckpt_path", str(first_half)])
+
+    straight = torch.load(tmp_path / "straight" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = torch.load(first_half, weights_only=True)  # the resumed run logs on in the same folder
+    assert straight["global_step"] == resumed["global_step"] == 12
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][key]), key
+    for opt_a, opt_b in zip(straight["optimizer_states"], resumed["optimizer_states"]):
+        for pa, pb in zip(opt_a["state"].values(), opt_b["state"].values()):
+            assert torch.equal(pa["exp_avg"], pb["exp_avg"]) and torch.equal(pa["exp_avg_sq"], pb["exp_avg_sq"])
+
+
+def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, capsys, tmp_path):
+    line = fails(main, ["--data_dir", str(mnist_dir), "--categorical", "10", "5", "--continuous", "3",
+                         "--ckpt_path", str(ckpt), "--log_dir", str(tmp_path)], capsys)
+    assert "was trained with another configuration" in line
+    assert "categorical=[10] (flags: [10, 5])" in line and "continuous=2 (flags: 3)" in line
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+        (["--categorical", "1"], "categorical code 0 has K=1: a categorical code needs at least 2 values"),
+        (["--categorical", "0"], "has K=0"),
+        (["--categorical", "10", "-3"], "categorical code 1 has K=-3"),
+        (["--continuous", "-1"], "the number of continuous codes must be >= 0, got -1"),
+        (["--batch_size", "1"], "BatchNorm needs at least 2 images per batch"),
+        (["--accelerator", "cpu", "--sync_batchnorm"], "--sync_batchnorm needs GPUs"),
+    ],
+)
+def test_bad_training_flags(argv, message, capsys, tmp_path):
+    line = fails(main, ["--log_dir", str(tmp_path), "--no_download", *argv], capsys)
+    assert message in line
+
+
+@pytest.mark.parametrize("make_dir", [False, True], ids=["missing", "empty"])
+def test_missing_or_empty_data_dir_names_the_folder(make_dir, capsys, tmp_path):
+    data_dir = tmp_path / "data"
+    if make_dir:
+        data_dir.mkdir()
+    line = fails(main, ["--data_dir", str(data_dir), "--no_download", "--log_dir", str(tmp_path)], capsys)
+    assert f"MNIST not found in {data_dir}/MNIST/raw" in line and "--data_dir" in line
+
+
+@pytest.mark.slow
+def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(mnist_dir, monkeypatch, capsys, tmp_path):
+    transfer = InfoGANDataModule.on_after_batch_transfer
+    seen = {"batches": 0}
+
+    def poisoned(self, batch, dataloader_idx):
+        images, labels = transfer(self, batch, dataloader_idx)
+        if self.trainer.training:
+            seen["batches"] += 1
+            if seen["batches"] > 3:  # epoch 1 (2 batches) trains cleanly; epoch 2's second batch is NaN
+                images = torch.full_like(images, float("nan"))
+        return images, labels
+
+    monkeypatch.setattr(InfoGANDataModule, "on_after_batch_transfer", poisoned)
+    line = fails(main, ["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_epochs", "3",
+                         "--limit_train_batches", "2", "--limit_val_batches", "0", "--log_dir", str(tmp_path)], capsys)
+    assert "loss/d became nan at batch 3" in line and "last checkpoint stay finite" in line
+    last = torch.load(tmp_path / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 4  # written after epoch 1, untouched by the failed epoch 2
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+    assert torch.isfinite(load_model(tmp_path / "version_0" / "checkpoints" / "last.ckpt").sample(2, seed=0)).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size, preset", [(32, "celeba32"), (64, "dcgan64")])
+def test_fake_celeba_trains_and_writes_rgb_gifs(fake_celeba, tmp_path, size, preset):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = main(["--dataset", "celeba", "--data_dir", str(fake_celeba), "--image_size", str(size),
+                        "--batch_size", "8", "--max_epochs", "1", "--limit_train_batches", "2", "--num_workers", "0",
+                        "--gif_samples", "4", "--log_dir", str(tmp_path / "logs")])
+    assert not [w for w in caught if "across ranks is zero" in str(w.message)]  # no validation, and no alarm about it
+    model = trainer.lightning_module
+    assert trainer.global_step == 4
+    assert model.hparams.preset == preset and model.latent.categorical == (10,) * 10 and model.latent.noise_dim == 128
+    assert model.sample(2).shape == (2, 3, size, size)
+    media = tmp_path / "logs" / "version_0" / "media"
+    assert sorted(p.name for p in media.iterdir()) == sorted([f"cat{i}.gif" for i in range(10)] + ["progress.gif"])
+    with Image.open(media / "cat9.gif") as gif:
+        assert gif.n_frames == 10 and gif.size == (2 * (size + 2) + 2,) * 2
+        frame = np.asarray(next(ImageSequence.Iterator(gif)).convert("RGB")).astype(int)
+        assert (frame[..., 0] != frame[..., 1]).any()  # colour, not grey
+    assert not (tmp_path / "logs" / "version_0" / "checkpoints" / "best.ckpt").exists()  # no labels, no best
+
+
+def test_empty_folder_errors(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", "folder", "--data_dir", str(tmp_path / "empty"), "--log_dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"no images in {tmp_path / 'empty'}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_corrupt_jpeg_stops_training_with_its_name(tmp_path, capsys):
+    folder, truncated = corrupt_folder(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["--dataset", "folder", "--data_dir", str(folder), "--batch_size", "32", "--max_epochs", "1",
+              "--num_workers", "0", "--log_dir", str(tmp_path / "logs")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "cannot decode image" in err and "--skip_bad_images" in err
+    assert str(truncated) in err or str(folder / "a" / "notes.png") in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "mnist", "--image_size", "32"], "--image_size 32: dataset mnist supports 28"),
+    (["--dataset", "celeba", "--image_size", "48"], "--image_size 48: dataset celeba supports 32 or 64"),
+    (["--dataset", "mnist", "--channels", "3"], "--channels applies to --dataset folder only"),
+])
+def test_unsupported_image_sizes_and_channels(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main([*argv, "--log_dir", str(tmp_path), "--no_download"])
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_fashion_mnist_reads_torchvision_layout_and_trains_with_metrics(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    for split, n in (("train", 64), ("t10k", 32)):
+        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
+    trainer = main(["--dataset", "fashion_mnist", "--data_dir", str(tmp_path / "data"), "--batch_size", "16",
+                    "--max_epochs", "1", "--no_download", "--gif_samples", "4", "--log_dir", str(tmp_path / "logs")])
+    assert trainer.global_step == 2 * 4  # 64 images / 16
+    assert "val/accuracy" in trainer.callback_metrics and "val/nmi" in trainer.callback_metrics
+    assert (tmp_path / "logs" / "version_0" / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_missing_fashion_mnist_names_its_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--dataset", "fashion_mnist", "--data_dir", str(tmp_path), "--no_download", "--log_dir", str(tmp_path)])
+    assert f"FashionMNIST not found in {tmp_path}/FashionMNIST/raw" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ddp_run(mnist_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp")
+    cmd = [sys.executable, str(REPO / "tests" / "scripts" / "ddp_run.py"), str(out), str(mnist_dir),
+           "--accelerator", "cpu", "--devices", "2", "--batch_size", "8", "--max_epochs", "2",
+           "--limit_train_batches", "3", "--limit_val_batches", "2"]
+    try:
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the 2-process DDP run hung (a collective called on one rank only?)")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return out, [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+
+
+@pytest.mark.slow
+def test_both_ranks_end_with_identical_weights(ddp_run):
+    _, (rank0, rank1) = ddp_run
+    assert rank0["world_size"] == rank1["world_size"] == 2
+    for name, value in rank0["params"].items():
+        assert torch.equal(value, rank1["params"][name]), name  # gradients averaged for both optimizers
+
+
+@pytest.mark.slow
+def test_each_rank_draws_its_own_latent_codes(ddp_run):
+    _, (rank0, rank1) = ddp_run
+    assert rank0["draws"].shape == rank1["draws"].shape == (6, 8, 62)  # 6 batches of 8 noise vectors each
+    assert not torch.equal(rank0["draws"], rank1["draws"])
+
+
+@pytest.mark.slow
+def test_media_is_written_once_by_rank_zero_and_metrics_agree(ddp_run):
+    out, (rank0, rank1) = ddp_run
+    assert rank0["gif_written_at"] == [1, 2] and rank1["gif_written_at"] == []
+    media = out / "logs" / "version_0" / "media"
+    assert sorted(p.name for p in media.iterdir()) == ["cat0.gif", "cont0.gif", "cont1.gif", "progress.gif"]
+    assert not (out / "logs" / "version_1").exists()
+    assert rank0["val_accuracy"] == rank1["val_accuracy"]  # the contingency table is summed across ranks
+    assert (out / "logs" / "version_0" / "checkpoints" / "last.ckpt").is_file()
