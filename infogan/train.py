@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from infogan import cli, datasets
 from infogan.callbacks import LatentTraversalGIF, SampleGrid
@@ -167,25 +168,44 @@ def build_parser() -> argparse.ArgumentParser:
                         "they are also written at the end of training")
     g.add_argument("--gif_samples", type=int, default=64, help="images per GIF frame (one per fixed noise vector)")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
+    g.add_argument("--epoch_checkpoints", action="store_true",
+                   help="also keep a weights-only checkpoints/epochNN.ckpt after every epoch (NN from 00; about 53 MB "
+                        "each for MNIST), to score a learning curve with evaluate")
     cli.add_debug_flag(g)
     return p
 
 
-def checkpointing(labelled: bool) -> list[pl.Callback]:
-    """last.ckpt rewritten every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy.
+class _EpochCheckpoints(ModelCheckpoint):
+    """Weights-only ``epochNN.ckpt`` after every epoch (NN 0-based, Lightning's count), for learning curves.
+
+    Its own state key: Lightning keys a checkpoint callback's state by its settings, which here match ``last``'s.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(filename="epoch{epoch:02d}", monitor=None, save_top_k=-1, every_n_epochs=1,
+                         save_weights_only=True, auto_insert_metric_name=False, enable_version_counter=False)
+
+    @property
+    def state_key(self) -> str:
+        return "EpochCheckpoints"
+
+
+def checkpointing(labelled: bool, every_epoch: bool = False) -> list[pl.Callback]:
+    """last.ckpt rewritten every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy; with
+    ``every_epoch`` also a weights-only epochNN.ckpt per epoch (:class:`_EpochCheckpoints`).
 
     Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
     save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
     checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
     is rewritten every epoch (atomically: Lightning writes through a temporary file).
     """
-    from pytorch_lightning.callbacks import ModelCheckpoint
-
-    last = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
-    if not labelled:
-        return [last]
-    return [last, ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
-                                  auto_insert_metric_name=False, enable_version_counter=False)]
+    out = [ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)]
+    if labelled:
+        out.append(ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
+                                   auto_insert_metric_name=False, enable_version_counter=False))
+    if every_epoch:
+        out.append(_EpochCheckpoints())
+    return out
 
 
 def _strategy(strategy: str, devices) -> str:
@@ -247,7 +267,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         limit_val_batches=args.limit_val_batches if labelled else 0,
         fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
-        callbacks=[*checkpointing(labelled), SampleGrid(),
+        callbacks=[*checkpointing(labelled, args.epoch_checkpoints), SampleGrid(),
                    LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                       nrow=max(1, round(args.gif_samples ** 0.5))), *callbacks],
         log_every_n_steps=args.log_every_n_steps,
