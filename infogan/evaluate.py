@@ -2,7 +2,13 @@
 
 Labelled sets (MNIST, Fashion-MNIST): Q assigns every image of the test split to a category of the first categorical
 code; the clusters are matched to labels (Hungarian algorithm) for the unsupervised accuracy, and NMI and ARI need no
-matching. dSprites: the FactorVAE metric and MIG of Q's predictions of all codes against the known factors (see
+matching. Then the generator itself is judged: ``--per_category`` samples for each value of that code (the other
+codes and the noise drawn) are read by a supervised classifier (:mod:`infogan.classifier`, trained once, cached):
+purity, coverage and matched accuracy per :func:`infogan.metrics.sample_scores`, and the Frechet distance between the
+classifier's features of the samples and of the real test images (torchmetrics' FID with that feature extractor; the
+Inception FID too when its weights are given).
+
+dSprites: the FactorVAE metric and MIG of Q's predictions of all codes against the known factors (see
 :mod:`infogan.metrics`). Both also report the MI lower bound of every code on fresh generated samples. Prints a
 table and writes the numbers as JSON.
 """
@@ -17,11 +23,11 @@ from typing import Optional, Sequence
 
 import torch
 
-from infogan import cli, dsprites
+from infogan import classifier, cli, dsprites
 from infogan.checkpoint import load_model
 from infogan.data import InfoGANDataModule
 from infogan.datasets import DATASETS
-from infogan.metrics import cluster_scores, factor_vae_score, mutual_info_gap
+from infogan.metrics import cluster_scores, factor_vae_score, mutual_info_gap, sample_scores, shared_classes
 
 
 @torch.no_grad()
@@ -34,10 +40,11 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, votes: int 
         raise ValueError("this model has no categorical code, so there is nothing to match against labels")
     if data.num_classes is None:
         raise ValueError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
-    channels, _ = data.image_shape
-    if channels != model.hparams.channels:
-        raise ValueError(f"the checkpoint makes {model.hparams.channels}-channel images, "
-                         f"dataset {data.dataset!r} has {channels}")
+    channels, size = data.image_shape
+    made = tuple(model.sample(2, seed=0).shape[1:])
+    if made != (channels, size, size):
+        raise ValueError(f"the checkpoint makes {made[0]}-channel {made[1]} px images, dataset {data.dataset!r} has "
+                         f"{channels}-channel {size} px images: evaluate it on the dataset it was trained on")
     data.setup("validate")
     preds, labels = [], []
     for batch in data.val_dataloader():
@@ -48,6 +55,71 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, votes: int 
     scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
     scores["num_images"] = len(torch.cat(labels))
     return scores
+
+
+@torch.no_grad()
+def generated_by_category(model, per_category: int, batch_size: int = 1000, seed: int = 0):
+    """Yield (categories (B,), images (B, C, H, W) in [-1, 1]) batches: ``per_category`` samples for each value of
+    categorical code 0, the other codes and the noise drawn (reproducibly, from ``seed``)."""
+    spec = model.latent
+    for k in range(spec.categorical[0]):
+        for start in range(0, per_category, batch_size):
+            n = min(batch_size, per_category - start)
+            fixed = [k] + [None] * (spec.num_categorical - 1)
+            images = model.sample(n, categorical=fixed, seed=seed * 1_000_003 + k * 1009 + start)
+            yield torch.full((n,), k), images
+
+
+@torch.no_grad()
+def evaluate_samples(model, data: InfoGANDataModule, judge: classifier.DigitClassifier, per_category: int = 1000,
+                     batch_size: int = 1000, inception_weights: Optional[str] = None) -> dict:
+    """The generator's categories judged by ``judge`` and the Frechet distance of its samples to the test split."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    judge = judge.to(model.device).eval()
+    distance = FrechetInceptionDistance(feature=classifier.Features(judge), normalize=True).to(model.device)
+    inception = _inception_fid(inception_weights, model.device)
+    data.setup("validate")
+    for batch in data.val_dataloader():
+        images, _ = data.on_after_batch_transfer(batch, 0)
+        distance.update(images.to(model.device), real=True)
+        if inception is not None:
+            inception.update(_to_rgb01(images.to(model.device)), real=True)
+    categories, classes = [], []
+    for cats, images in generated_by_category(model, per_category, batch_size):
+        categories.append(cats)
+        classes.append(judge(images).argmax(1).cpu())
+        distance.update(images, real=False)
+        if inception is not None:
+            inception.update(_to_rgb01(images), real=False)
+    k = model.latent.categorical[0]
+    out = sample_scores(torch.cat(categories), torch.cat(classes), k, data.num_classes)
+    out["shared"] = shared_classes(out["per_category"])
+    out["frechet_distance"] = float(distance.compute())
+    out["inception_fid"] = float(inception.compute()) if inception is not None else None
+    out["per_category_samples"] = per_category
+    return out
+
+
+def _to_rgb01(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] images as 3-channel [0, 1] ones, what the Inception network takes."""
+    images = (images.clamp(-1, 1) + 1) / 2
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def _inception_fid(weights: Optional[str], device):
+    """torchmetrics' Inception FID reading ``weights`` (torch-fidelity's Inception file), or None without them."""
+    if not weights:
+        return None
+    if not Path(weights).is_file():
+        raise FileNotFoundError(f"--inception_weights {weights}: no such file (torch-fidelity's "
+                                f"weights-inception-2015-12-05-6726825d.pth)")
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    try:
+        return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=weights).to(device)
+    except ModuleNotFoundError as err:
+        raise ValueError(f"the Inception FID needs torch-fidelity: pip install torch-fidelity ({err})") from None
 
 
 @torch.no_grad()
@@ -82,11 +154,29 @@ def format_table(scores: dict) -> str:
             ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
             ("images", str(scores["num_images"]))]
     rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
+    if scores.get("samples"):
+        rows += _sample_rows(scores["samples"])
     lines = [_aligned(rows)]
     lines.append("confusion after matching (rows: true label, columns: matched label"
                  + (", last: unmatched clusters)" if len(scores["confusion"][0]) > scores["num_classes"] else ")"))
     lines += [" ".join(f"{v:5d}" for v in row) for row in scores["confusion"]]
     return "\n".join(lines)
+
+
+def _sample_rows(samples: dict) -> list[tuple[str, str]]:
+    n = samples["per_category_samples"]
+    rows = [(f"samples: purity (mean over categories, {n} each)", f"{samples['purity']:.4f}"),
+            ("samples: coverage (distinct majority classes)", f"{samples['coverage']} of {samples['num_classes']}"),
+            ("samples: accuracy (Hungarian)", f"{samples['matched_accuracy']:.4f}"),
+            ("samples: classes sharing a category", ", ".join("/".join(map(str, p)) for p in samples["shared"])
+             or "none"),
+            ("Frechet distance (classifier features)", f"{samples['frechet_distance']:.3f}"),
+            ("Inception FID", "not computed (--inception_weights FILE)" if samples["inception_fid"] is None
+             else f"{samples['inception_fid']:.2f}"),
+            ("evaluation classifier: test accuracy", f"{samples['classifier_accuracy']:.4f}")]
+    rows += [(f"  category {c['category']}", f"{c['majority']} ({c['purity']:.3f}), then {c['second']} "
+              f"({c['second_share']:.3f})") for c in samples["per_category"]]
+    return rows
 
 
 def format_disentanglement(scores: dict) -> str:
@@ -118,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--votes", type=int, default=800,
                    help="dsprites: FactorVAE training votes (half as many held out; disentanglement_lib: 10000)")
     p.add_argument("--samples", type=int, default=10000, help="dsprites: images for MIG")
+    p.add_argument("--per_category", type=int, default=1000,
+                   help="mnist/fashion_mnist: generated samples per category judged by the classifier; 0: skip")
+    p.add_argument("--classifier", default=None,
+                   help="where the evaluation classifier is cached (default: DATA_DIR/MNIST/infogan_classifier.pt); "
+                        "trained there on first use")
+    p.add_argument("--inception_weights", default=None,
+                   help="torch-fidelity's Inception weights file: also report the Inception FID (needs torch-fidelity)")
     p.add_argument("--device", default="cpu", help="torch device")
     cli.add_debug_flag(p)
     return p
@@ -135,8 +232,15 @@ def run(args: argparse.Namespace) -> dict:
     data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
     # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant checks)
     # explicitly keeps torch's one-time "implicitly disabled" warning out of the table
+    if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
+        raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
     with torch.sparse.check_sparse_tensor_invariants(enable=False):
         scores = evaluate(model, data, args.mi_samples, args.votes, args.samples)
+        if args.per_category > 0 and data.info.idx_name and model.latent.categorical:
+            judge, judge_accuracy = classifier.load_or_train(args.data_dir, args.dataset, args.classifier)
+            scores["samples"] = {**evaluate_samples(model, data, judge.to(args.device), args.per_category,
+                                                    args.batch_size, args.inception_weights),
+                                 "classifier_accuracy": judge_accuracy, "num_classes": data.num_classes}
     scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}
     print(format_table(scores))
     if args.out:

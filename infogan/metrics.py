@@ -16,6 +16,12 @@ names, so accuracy needs a matching from clusters to labels:
 
 NMI and ARI are torchmetrics' own (``torchmetrics.clustering``): they need no matching.
 
+**Sample-side scores** (:func:`sample_scores`): the same question asked of the *generator*. Q's scores above judge how
+Q sorts real images; what a user sees is what the generator draws for each value of the code. Samples generated with
+category k are labelled by a supervised classifier (:mod:`infogan.classifier`), and per category the majority class
+and its share (*purity*) are reported, with the mean purity, the *coverage* (how many distinct classes are some
+category's majority: 10 when every digit has a category) and the Hungarian-matched accuracy of the samples.
+
 **Disentanglement** (data whose generating factors are known): :func:`factor_vae_score` (Kim & Mnih 2018) and
 :func:`mutual_info_gap` (Chen et al. 2018) score a *representation*, a function from factor values to a vector of
 code predictions (for InfoGAN: Q's predictions on the real image those factors make, see
@@ -114,6 +120,40 @@ def cluster_scores(pred: torch.Tensor, labels: torch.Tensor, num_clusters: int,
         "num_classes": num_classes,
         "clusters_used": int((table.sum(dim=1) > 0).sum()),
     }
+
+
+def sample_scores(categories: torch.Tensor, classes: torch.Tensor, num_categories: int, num_classes: int) -> dict:
+    """How purely each value of a categorical code draws one class, from generated samples, as plain data.
+
+    Args:
+        categories: (N,) the category each sample was generated with.
+        classes: (N,) the class a supervised classifier reads in each sample.
+
+    Returns: {"purity" (mean over categories), "coverage", "matched_accuracy", "per_category": [{"category",
+    "majority", "purity", "second", "second_share"} per category], "table" (categories x classes counts)}.
+    """
+    table = contingency(categories, classes, num_categories, num_classes)
+    per_category = []
+    for k in range(num_categories):
+        row = table[k].double()
+        total = max(float(row.sum()), 1.0)
+        top = torch.topk(row, 2)
+        per_category.append({"category": k, "majority": int(top.indices[0]), "purity": float(top.values[0]) / total,
+                             "second": int(top.indices[1]), "second_share": float(top.values[1]) / total})
+    return {
+        "purity": float(np.mean([c["purity"] for c in per_category])),
+        "coverage": len({c["majority"] for c in per_category}),
+        "matched_accuracy": accuracy_from_table(table),
+        "per_category": per_category,
+        "table": table.tolist(),
+    }
+
+
+def shared_classes(per_category: Sequence[dict], share: float = 0.2) -> list[list[int]]:
+    """Classes that share a category: for each category whose second class takes at least ``share`` of its
+    samples, the (sorted) pair; each pair once. The README's "which digits share a category"."""
+    pairs = {tuple(sorted((c["majority"], c["second"]))) for c in per_category if c["second_share"] >= share}
+    return [list(p) for p in sorted(pairs)]
 
 
 # ---------------------------------------------------------------------------------------------- disentanglement

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"weight of the continuous information term; default {d['lambda_cont']}")
     g.add_argument("--lambda_real", type=float, default=None,
                    help="weight of the invariance of Q's categories on real images under random rotation, shear, "
-                        "scale, shift and stroke width (IIC); 0: off, the paper's InfoGAN; "
+                        "scale, shift and thinner strokes (IIC); 0: off, the paper's InfoGAN; "
                         + _recipe_help("lambda_real"))
     g.add_argument("--lr_g", type=float, default=None, help=f"generator Adam learning rate; default {d['lr_g']}")
     g.add_argument("--lr_d", type=float, default=None,

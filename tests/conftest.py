@@ -50,3 +50,13 @@ def fake_celeba(tmp_path) -> Path:
     """A data_dir with CelebA's real layout: celeba/img_align_celeba/000001.jpg ... (40 JPEGs, 178 x 218)."""
     make_jpegs(tmp_path / "data" / "celeba" / "img_align_celeba", 40)
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def classifier_cache(mnist_dir, tmp_path_factory) -> Path:
+    """The evaluation classifier, trained once on the real MNIST (about a minute) into a temporary cache file."""
+    from infogan.classifier import load_or_train
+
+    cache = tmp_path_factory.mktemp("classifier") / "infogan_classifier.pt"
+    load_or_train(mnist_dir, "mnist", cache, verbose=False)
+    return cache

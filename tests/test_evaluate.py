@@ -5,12 +5,14 @@ import json
 import pytest
 
 from infogan.evaluate import main
+from tests.helpers import fails
 
 
-def test_evaluate_writes_json_with_every_metric(tiny_run, mnist_dir, tmp_path, capsys):
+@pytest.mark.slow
+def test_evaluate_writes_json_with_every_metric(tiny_run, mnist_dir, classifier_cache, tmp_path, capsys):
     out = tmp_path / "metrics.json"
     main([str(tiny_run / "checkpoints" / "last.ckpt"), "--data_dir", str(mnist_dir), "--out", str(out),
-          "--mi_samples", "256"])
+          "--mi_samples", "256", "--per_category", "30", "--classifier", str(classifier_cache)])
     scores = json.loads(out.read_text())
     for key in ("accuracy", "many_to_one_accuracy", "nmi", "ari"):
         assert 0 <= scores[key] <= 1 or key == "ari", key
@@ -20,7 +22,28 @@ def test_evaluate_writes_json_with_every_metric(tiny_run, mnist_dir, tmp_path, c
     assert sum(map(sum, confusion)) == 10000
     assert sum(confusion[i][i] for i in range(10)) == pytest.approx(scores["accuracy"] * 10000)
     assert set(scores["mi"]) == {"cat0", "cont0", "cont1"}
-    assert "accuracy (Hungarian, one-to-one)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "accuracy (Hungarian, one-to-one)" in printed
+    # the generator's side: 30 samples per category, read by the classifier
+    samples = scores["samples"]
+    assert samples["classifier_accuracy"] >= 0.99 and samples["per_category_samples"] == 30
+    assert sum(map(sum, samples["table"])) == 300 and all(sum(row) == 30 for row in samples["table"])
+    assert 1 <= samples["coverage"] <= 10 and 0.1 <= samples["purity"] <= 1 and 0 < samples["matched_accuracy"] <= 1
+    assert [c["category"] for c in samples["per_category"]] == list(range(10))
+    assert samples["frechet_distance"] > 0 and samples["inception_fid"] is None
+    assert "samples: purity" in printed and "Frechet distance (classifier features)" in printed
+
+
+def test_evaluate_refuses_a_folder_as_out_and_another_image_size_before_computing(ckpt, mnist_dir, tmp_path, capsys):
+    line = fails(main, [str(ckpt), "--data_dir", str(mnist_dir), "--out", str(tmp_path)], capsys)
+    assert "is a folder" in line and not list(tmp_path.glob(".*tmp"))
+    from infogan import InfoGAN
+    from infogan.data import InfoGANDataModule
+    from infogan.evaluate import evaluate
+
+    gray_folder_model = InfoGAN(preset="celeba32", channels=1, categorical=[10]).eval()  # a 32 px --channels 1 run
+    with pytest.raises(ValueError, match="makes 1-channel 32 px images, dataset 'mnist' has 1-channel 28 px"):
+        evaluate(gray_folder_model, InfoGANDataModule("mnist", str(mnist_dir)))
 
 
 @pytest.mark.slow

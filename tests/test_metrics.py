@@ -8,7 +8,14 @@ import torch
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
 from infogan import dsprites
-from infogan.metrics import ClusterAccuracy, cluster_scores, factor_vae_score, mutual_info_gap
+from infogan.metrics import (
+    ClusterAccuracy,
+    cluster_scores,
+    factor_vae_score,
+    mutual_info_gap,
+    sample_scores,
+    shared_classes,
+)
 
 
 def test_a_permutation_of_the_labels_scores_one():
@@ -130,3 +137,28 @@ def test_metrics_feed_the_representation_at_most_batch_size_inputs_and_do_not_de
     votes = factor_vae_score(recording, SIZES, num_train=20, num_eval=10, num_variance=500, batch_size=50)
     assert max(sizes_seen) == 50
     assert votes == factor_vae_score(_axis_aligned, SIZES, num_train=20, num_eval=10, num_variance=500)
+
+
+def test_sample_scores_of_a_model_whose_categories_draw_one_class_each():
+    categories = torch.arange(10).repeat_interleave(50)
+    classes = (categories * 3) % 10  # category k draws class 3k mod 10: a permutation
+    scores = sample_scores(categories, classes, 10, 10)
+    assert scores["purity"] == 1.0 and scores["coverage"] == 10 and scores["matched_accuracy"] == 1.0
+    assert [c["majority"] for c in scores["per_category"]] == [(3 * k) % 10 for k in range(10)]
+    assert shared_classes(scores["per_category"]) == []
+
+
+def test_sample_scores_of_a_collapsed_model_and_of_a_merged_pair():
+    categories = torch.arange(10).repeat_interleave(50)
+    collapsed = sample_scores(categories, torch.full_like(categories, 3), 10, 10)
+    assert collapsed["coverage"] == 1 and collapsed["purity"] == 1.0  # pure, but one digit: coverage says so
+    assert collapsed["matched_accuracy"] == pytest.approx(0.1)
+    # categories 4 and 9 each draw 60 / 40 of the two digits, the failure the README describes
+    classes = categories.clone()
+    classes[4 * 50: 4 * 50 + 20] = 9
+    classes[9 * 50: 9 * 50 + 30] = 4
+    merged = sample_scores(categories, classes, 10, 10)
+    assert merged["per_category"][4] == {"category": 4, "majority": 4, "purity": 0.6, "second": 9, "second_share": 0.4}
+    assert merged["per_category"][9]["majority"] == 4 and merged["coverage"] == 9  # no category's majority is a 9
+    assert merged["purity"] == pytest.approx((8 + 0.6 + 0.6) / 10)
+    assert shared_classes(merged["per_category"]) == [[4, 9]]
