@@ -88,6 +88,12 @@ def traversal_frames(model, kind: str, index: int, n: int = 64, nrow: int = 8, f
     """GIF frames of a traversal (see :func:`traversal_images`): one n-image grid per value; continuous sweeps go
     from -r to +r and back so the GIF loops smoothly."""
     _, images = traversal_images(model, kind, index, n, frames, value_range, seed, fixed_categorical, fixed_continuous)
+    return traversal_gif_frames(images, kind, nrow)
+
+
+def traversal_gif_frames(images: torch.Tensor, kind: str, nrow: int) -> list[torch.Tensor]:
+    """GIF frames of :func:`traversal_images` output (values, n, C, H, W): one grid per value; a continuous sweep
+    goes back from +r to -r so the GIF loops smoothly."""
     grids = [to_grid(x, nrow) for x in images]
     return grids + grids[-2:0:-1] if kind == "cont" else grids
 

@@ -76,3 +76,11 @@ def test_step_variants_smoke_changes_what_it_says(mnist_dir, tmp_path):
     assert result["baseline"]["vs_baseline"] == 1.0
     for variant in ("channels_last", "bf16_autocast"):
         assert result[variant]["img_per_s"] > 0 and math.isfinite(result[variant]["vs_baseline"])
+
+
+def test_explore_speed_smoke_times_the_model_and_the_whole_update(tmp_path):
+    out = tmp_path / "explore.json"  # the update function needs torch only; gradio is imported by the page
+    result = _load("explore_speed").main(["--updates", "3", "--n", "4", "--json", str(out)])
+    assert json.loads(out.read_text()) == result and result["n"] == 4
+    for key in ("model_ms_median", "model_ms_p90", "update_ms_median", "update_ms_p90"):
+        assert math.isfinite(result[key]) and result[key] > 0, key

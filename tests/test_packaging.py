@@ -14,7 +14,8 @@ def test_environment_yml_matches_setup_cfg():
     cfg = configparser.ConfigParser()
     cfg.read(REPO / "setup.cfg")
     wanted = [s for s in cfg["options"]["install_requires"].split("\n") if s.strip()]
-    wanted += [s for s in cfg["options.extras_require"]["dev"].split("\n") if s.strip()]
+    for extra in ("dev", "explore"):
+        wanted += [s for s in cfg["options.extras_require"][extra].split("\n") if s.strip()]
     env = (REPO / "environment.yml").read_text()
     pip_lines = [m.strip() for m in re.findall(r"^\s+- (\S.*)$", env, flags=re.M)]
     assert "python=3.11" in pip_lines and "-e ." in pip_lines
