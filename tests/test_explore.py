@@ -125,3 +125,21 @@ def test_a_real_browser_moves_a_slider_and_sees_the_digits_change(explorer, tmp_
     finally:
         browser.quit()
         app.close()
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    (dict(preset="celeba32", channels=3, categorical=[10] * 10, continuous=0, noise_dim=128), (4 * 34 + 2,) * 2 + (3,)),
+    (dict(preset="dcgan64", channels=1, categorical=[], continuous=5, noise_dim=5), (4 * 66 + 2,) * 2),
+], ids=["celeba32", "dsprites"])
+def test_every_kind_of_checkpoint_gets_its_controls_and_pictures(kwargs, shape):
+    explorer = Explorer(InfoGAN(**kwargs).eval(), display_side=100)  # no enlargement at this size
+    spec = explorer.spec
+    picture = explorer.grid([1] * spec.num_categorical, [0.5] * spec.continuous, seed=0, n=16)
+    assert picture.shape == shape and picture.dtype == np.uint8
+    assert explorer.code_names() == [f"cat:{i}" for i in range(spec.num_categorical)] + [
+        f"cont:{i}" for i in range(spec.continuous)]
+    app = build_app(explorer)  # one control per code, no server needed to build the page
+    labels = [c.get("props", {}).get("label") or "" for c in app.config["components"]]
+    assert sum(label.startswith("categorical code") for label in labels) == spec.num_categorical
+    assert sum(label.startswith("continuous code") for label in labels) == spec.continuous
+    assert app.config["analytics_enabled"] is False
