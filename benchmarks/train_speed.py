@@ -40,14 +40,17 @@ from infogan.data import load_mnist, scale_images
 class PlainLoop:
     """The package's training step (its networks and loss code) in a hand-written loop, without Lightning."""
 
-    def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0, adam: str = "fused",
-                 lambda_real: float = 0.0) -> None:
-        """``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``;
-        ``lambda_real``: the invariance term's weight (the MNIST recipe: 1; the paper: 0)."""
+    def __init__(self, images, batch_size: int, seed: int = 0, adam: str = "fused", lambda_real: float = 0.0,
+                 **model_kwargs) -> None:
+        """``images``: (N, C, H, W) uint8, or a dataset with ``__getitems__`` (dSprites renders its batches);
+        ``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``;
+        ``lambda_real``: the invariance term's weight (the MNIST recipe: 1; the paper: 0); ``model_kwargs``: more
+        :class:`InfoGAN` settings (another preset, ``g_steps``, ...)."""
         if adam not in ("fused", "foreach", "loop"):
             raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {adam!r}")
         torch.manual_seed(seed)
-        self.model = InfoGAN(seed=seed, lambda_real=lambda_real)  # its networks, latent spec and losses; no Trainer
+        # its networks, latent spec and losses; no Trainer
+        self.model = InfoGAN(seed=seed, lambda_real=lambda_real, **model_kwargs)
         self.g, self.d, self.spec = self.model.generator, self.model.discriminator, self.model.latent
         hp = self.model.hparams
         kind = dict(fused=adam == "fused", foreach=adam == "foreach")
@@ -55,13 +58,20 @@ class PlainLoop:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(hp.beta1, hp.beta2), **kind)
         self.images, self.batch_size = images, batch_size
         self.rng, self.order, self.pos = torch.Generator().manual_seed(seed), torch.randperm(len(images)), 0
+        self.data_seconds = 0.0  # time spent fetching (or rendering) batches
 
     def _batch(self) -> torch.Tensor:
+        start = time.perf_counter()
         if self.pos + self.batch_size > len(self.order):
             self.order, self.pos = torch.randperm(len(self.images)), 0
         idx = self.order[self.pos:self.pos + self.batch_size]
         self.pos += self.batch_size
-        return scale_images(self.images[idx])
+        if isinstance(self.images, torch.Tensor):
+            batch = self.images[idx]
+        else:
+            batch = self.images.__getitems__(idx.tolist())[0]
+        self.data_seconds += time.perf_counter() - start
+        return scale_images(batch)
 
     def step(self) -> None:
         real = self._batch()
@@ -73,20 +83,23 @@ class PlainLoop:
         self.opt_d.step()
         for p in self.d.parameters():  # G step with D's parameters frozen (no wasted weight gradients)
             p.requires_grad_(False)
-        loss_g, _ = self.model.generator_loss(fake, codes)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        for update in range(self.model.hparams.g_steps):  # later updates draw the fakes anew from the updated G
+            loss_g, _ = self.model.generator_loss(fake if update == 0 else self.g(self.spec.to_input(codes)), codes)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
         for p in self.d.parameters():
             p.requires_grad_(True)
 
     def images_per_second(self, steps: int, warmup: int) -> float:
         for _ in range(warmup):
             self.step()
+        self.data_seconds = 0.0
         start = time.perf_counter()
         for _ in range(steps):
             self.step()
-        return steps * self.batch_size / (time.perf_counter() - start)
+        self.seconds = time.perf_counter() - start
+        return steps * self.batch_size / self.seconds
 
 
 # ---------------------------------------------------------------------- (a) through Lightning

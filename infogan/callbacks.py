@@ -14,12 +14,13 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from infogan import render
+from infogan import dsprites, render
+from infogan.metrics import disentanglement_scores
 
 
 def logger_step(trainer: pl.Trainer) -> int:
     """The step scalars are logged at: training batches done (global_step counts every optimizer step)."""
-    return trainer.global_step // max(1, len(trainer.optimizers))
+    return trainer.global_step // getattr(trainer.lightning_module, "steps_per_batch", 1)
 
 
 def _tensorboard(trainer: pl.Trainer):
@@ -133,3 +134,42 @@ class LatentTraversalGIF(pl.Callback):
         self.seconds.append(seconds)
         # rank_zero_only: the value exists on rank 0 alone, and nothing must wait for the other ranks.
         pl_module.log("media/seconds", seconds, rank_zero_only=True)
+
+
+class DisentanglementScores(pl.Callback):
+    """The FactorVAE metric and MIG of Q after every epoch, on a fixed set of factors: the run draws its own learning
+    curve (TensorBoard ``val/factor_vae``, ``val/mig``) on data with known factors (dSprites).
+
+    Args:
+        protocol: a key of :data:`infogan.metrics.PROTOCOLS`; the default "quick" costs about 23,000 images of Q.
+        batch_size: images per forward pass of Q.
+
+    Every rank computes the same numbers (same weights, same fixed factors) and no collective is called; the scores
+    are kept in ``history`` as (batches, scores).
+    """
+
+    def __init__(self, protocol: str = "quick", batch_size: int = 500) -> None:
+        self.protocol, self.batch_size = protocol, batch_size
+        self.history: list[tuple[int, dict]] = []
+
+    @torch.no_grad()
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            represent = trainer.datamodule.factor_representation(lambda x: pl_module.represent(x.to(pl_module.device)))
+            scores = disentanglement_scores(represent, dsprites.FACTOR_SIZES, self.protocol,
+                                            factor_names=dsprites.FACTORS, batch_size=self.batch_size)
+        finally:
+            pl_module.train(was_training)
+        self.history.append((logger_step(trainer), scores))
+        pl_module.log_dict({"val/factor_vae": scores["factor_vae"], "val/mig": scores["mig"]}, sync_dist=False)
+
+    def state_dict(self) -> dict:
+        return {"history": [[batches, {k: v for k, v in s.items() if k in ("factor_vae", "mig")}]
+                            for batches, s in self.history]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = [(int(b), s) for b, s in state_dict.get("history", [])]

@@ -23,7 +23,7 @@ from infogan.infogan_module import InfoGAN
 # Hyperparameters that fix the networks' shapes and the codes' meaning (noise_std: the z the generator was trained
 # on): a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-                     "preset", "channels", "spectral_norm")
+                     "noise_prior", "preset", "channels", "spectral_norm", "spectral_norm_q")
 
 # Frozen: the value each hyperparameter had in effect before it was stored in checkpoints. Never edit a value here
 # when a default changes; when adding a hyperparameter, add the value that reproduces the behaviour before it.
@@ -31,6 +31,7 @@ DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
     "noise_dim": 62, "categorical": [10], "continuous": 2, "continuous_prior": "uniform", "learn_variance": False,
     "noise_std": 1.0, "preset": "mnist", "channels": 1, "spectral_norm": False, "lr_g": 1e-3, "lr_d": 2e-4,
     "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
+    "noise_prior": "gaussian", "spectral_norm_q": False, "g_steps": 1,
 })
 
 

@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from infogan.datasets import dataset_info
-from infogan.dsprites import DSprites, find_npz
+from infogan.dsprites import DSprites, classes_to_index, find_npz
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
@@ -312,6 +312,18 @@ class InfoGANDataModule(pl.LightningDataModule):
     def val_dataloader(self):
         # No labels, nothing to score: an empty list tells Lightning to skip validation.
         return self._loader(self.val_set, train=False) if self.val_set is not None else []
+
+    def factor_representation(self, represent):
+        """For sets with known factors (dSprites): a function from factor classes (N, F) to ``represent(images)`` of
+        the images those factors make (scaled, on the representation's device), what the disentanglement metrics
+        score (:func:`infogan.metrics.disentanglement_scores`). ``represent``: images (N, C, H, W) -> (N, D)."""
+        self.setup("fit")
+
+        def of_factors(classes: torch.Tensor) -> torch.Tensor:
+            images, _ = self.train_set.__getitems__(classes_to_index(classes))
+            return represent(scale_images(images))
+
+        return of_factors
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch

@@ -37,6 +37,10 @@ class DatasetInfo:
         where: where the files go below ``--data_dir`` (for help texts and errors).
         idx_name: for sets stored as torchvision IDX files: the torchvision class, also the folder below
             ``--data_dir`` (``MNIST/raw/``).
+        batch_size: the recipe's batch size (``--batch_size`` left out).
+        batches_per_epoch: for very large sets, an "epoch" of this many batches (``--limit_train_batches`` left out),
+            so checkpoints, validation and GIFs come that often; each epoch draws its own random batches.
+        factors: the images have known generating factors (dSprites): disentanglement scores are logged each epoch.
     """
 
     name: str
@@ -48,6 +52,9 @@ class DatasetInfo:
     recipe: Mapping[str, object] = field(default_factory=dict)
     where: str = ""
     idx_name: Optional[str] = None
+    batch_size: int = 128
+    batches_per_epoch: Optional[int] = None
+    factors: bool = False
 
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:
@@ -76,9 +83,14 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
                 where="FashionMNIST/raw/ (IDX files; downloaded if missing)"),
     DatasetInfo("celeba", channels=(3,), **_PHOTOS, where="celeba/img_align_celeba/*.jpg"),
     DatasetInfo("folder", channels=(3, 1), **_PHOTOS, where="every image below DATA_DIR (recursive)"),
-    # one continuous code per varying factor (5), a small noise; a starting point, not tuned yet
+    # InfoGAN-CR's "InfoGAN (modified)" (Lin et al. 2020, fjxmlzn/InfoGAN-CR): their small networks (cr64), one
+    # continuous code per varying factor and 5 uniform noise dimensions, info weight 0.05 in both losses, lr 1e-3 for
+    # G and 2e-3 for D + Q, spectral normalisation on D and Q, two generator updates per batch, batch 64
     DatasetInfo("dsprites", image_sizes=(64,), channels=(1,), num_classes=None, storage="rendered",
-                presets={64: "dcgan64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5),
+                presets={64: "cr64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5, noise_prior="uniform",
+                                                  lambda_cont=0.05, lr_g=1e-3, lr_d=2e-3, spectral_norm=True,
+                                                  spectral_norm_q=True, g_steps=2),
+                batch_size=64, batches_per_epoch=2000, factors=True,
                 where="dsprites/*.npz when there, else rendered from the factors"),
 )})
 

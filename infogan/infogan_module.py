@@ -59,10 +59,14 @@ class InfoGAN(pl.LightningModule):
         continuous: number of continuous codes.
         continuous_prior: ``"uniform"`` (Unif(-1, 1)) or ``"gaussian"`` (N(0, 1)).
         learn_variance: Q predicts each continuous code's log-variance (else unit std, as the official code).
-        noise_std: standard deviation of the noise z ~ N(0, noise_std^2).
+        noise_std: the scale of the noise z (its standard deviation for the gaussian prior).
+        noise_prior: ``"gaussian"`` (z ~ N(0, noise_std^2), the paper's) or ``"uniform"`` (Unif(-noise_std, noise_std)).
         preset: network preset (see :data:`infogan.networks.PRESETS`).
         channels: image channels.
         spectral_norm: spectral normalisation on the discriminator's trunk and adversarial head.
+        spectral_norm_q: spectral normalisation on Q's layers too (InfoGAN-CR's dSprites networks).
+        g_steps: generator updates per batch (InfoGAN-CR: 2); each after the first draws the fakes anew from the
+            same codes with the updated generator.
         lr_g, lr_d: Adam learning rates of the generator and of discriminator + Q.
         beta1, beta2: Adam betas (the paper: 0.5, 0.999).
         lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
@@ -80,9 +84,12 @@ class InfoGAN(pl.LightningModule):
         continuous_prior: str = LatentSpec.continuous_prior,
         learn_variance: bool = LatentSpec.learn_variance,
         noise_std: float = LatentSpec.noise_std,
+        noise_prior: str = LatentSpec.noise_prior,
         preset: str = "mnist",
         channels: int = 1,
         spectral_norm: bool = False,
+        spectral_norm_q: bool = False,
+        g_steps: int = 1,
         lr_g: float = 1e-3,
         lr_d: float = 2e-4,
         beta1: float = 0.5,
@@ -96,10 +103,12 @@ class InfoGAN(pl.LightningModule):
         categorical = [int(k) for k in categorical]  # a list, never a tuple or tensor: plain data in checkpoints
         self.save_hyperparameters()
         self.automatic_optimization = False
+        if g_steps < 1:
+            raise ValueError(f"g_steps must be >= 1 (generator updates per batch), got {g_steps}")
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance,
-                                 noise_std)
+                                 noise_std, noise_prior)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
-                                                            spectral_norm)
+                                                            spectral_norm, spectral_norm_q)
         self._latent_rng = torch.Generator()
         self.val_metrics = torch.nn.ModuleDict()  # filled in setup() once the data's classes are known
 
@@ -169,12 +178,19 @@ class InfoGAN(pl.LightningModule):
         self._latent_rng.manual_seed(mix & _MASK63)
         return self.latent.sample(n, self._latent_rng).to(self.device, non_blocking=True)
 
+    @property
+    def steps_per_batch(self) -> int:
+        """Optimizer steps per batch, what Lightning's ``global_step`` counts: one for D + Q, ``g_steps`` for G."""
+        return 1 + self.hparams.get("g_steps", 1)
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]
         codes = self._draw_codes(real.shape[0])
         fake = self.generator(self.latent.to_input(codes))
         d_logs = self._discriminator_step(real, fake.detach(), codes)
         g_logs = self._generator_step(fake, codes)
+        for _ in range(self.hparams.g_steps - 1):  # further generator updates: the same codes, the updated generator
+            g_logs = self._generator_step(self.generator(self.latent.to_input(codes)), codes)
         self.log("loss/d", d_logs.pop("loss/d"), prog_bar=True)
         self.log_dict(g_logs["progress"], prog_bar=True)
         self.log_dict({**d_logs, **g_logs["other"]})
@@ -182,7 +198,7 @@ class InfoGAN(pl.LightningModule):
     def _check_finite(self, name: str, loss: torch.Tensor) -> None:
         """Stop training on a NaN/inf loss before it reaches the weights (checkpoints keep the last good state)."""
         if not bool(torch.isfinite(loss)):
-            batch = self.global_step // 2
+            batch = self.global_step // self.steps_per_batch
             raise NonFiniteLossError(
                 f"{name} became {float(loss)} at batch {batch}; training stopped before the optimizer step, so the "
                 f"weights and the last checkpoint stay finite. Resume from last.ckpt with lower --lr_d/--lr_g, "

@@ -5,7 +5,8 @@ information loss and the mutual-information lower bound). Pure torch: no Lightni
 
 The generator input is laid out as ``[z | one-hot(c_cat_0) | ... | one-hot(c_cat_{m-1}) | c_cont]``:
 
-* ``z``: ``noise_dim`` values from N(0, noise_std^2), incompressible noise;
+* ``z``: ``noise_dim`` values of incompressible noise, from N(0, noise_std^2) or, with ``noise_prior="uniform"``,
+  from Unif(-noise_std, noise_std) (InfoGAN-CR's dSprites setting);
 * one one-hot block per categorical code ``k`` with ``K_k`` values, c ~ Cat(K_k) uniform;
 * ``continuous`` values, each from Unif(-1, 1) (the paper's MNIST codes) or N(0, 1).
 
@@ -63,7 +64,8 @@ class LatentSpec:
         continuous: number of continuous codes.
         continuous_prior: ``"uniform"`` (Unif(-1, 1)) or ``"gaussian"`` (N(0, 1)).
         learn_variance: Q predicts a log-variance per continuous code instead of assuming unit std.
-        noise_std: standard deviation of z. Below 1 the codes, not the noise, dominate the generator's input
+        noise_prior: ``"gaussian"`` (z ~ N(0, noise_std^2)) or ``"uniform"`` (z ~ Unif(-noise_std, noise_std)).
+        noise_std: the scale of z. Below 1 the codes, not the noise, dominate the generator's input
             at the start of training (see the README's MNIST results for what that does to the categorical code).
     """
 
@@ -73,6 +75,7 @@ class LatentSpec:
     continuous_prior: str = "uniform"
     learn_variance: bool = False
     noise_std: float = 1.0
+    noise_prior: str = "gaussian"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categorical", tuple(int(k) for k in self.categorical))
@@ -88,6 +91,8 @@ class LatentSpec:
             raise ValueError(f"the number of continuous codes must be >= 0, got {self.continuous}")
         if self.continuous_prior not in PRIORS:
             raise ValueError(f"continuous_prior must be one of {PRIORS}, got {self.continuous_prior!r}")
+        if self.noise_prior not in PRIORS:
+            raise ValueError(f"noise_prior must be one of {PRIORS}, got {self.noise_prior!r}")
         if not self.noise_std > 0:
             raise ValueError(f"noise_std must be > 0, got {self.noise_std}")
         if self.input_dim == 0:
@@ -144,7 +149,10 @@ class LatentSpec:
             A :class:`LatentSample` of CPU tensors.
         """
         if z is None:
-            z = torch.randn(n, self.noise_dim, generator=generator) * self.noise_std
+            if self.noise_prior == "gaussian":
+                z = torch.randn(n, self.noise_dim, generator=generator) * self.noise_std
+            else:
+                z = (torch.rand(n, self.noise_dim, generator=generator) * 2 - 1) * self.noise_std
         elif tuple(z.shape) != (n, self.noise_dim):
             raise ValueError(f"z must have shape ({n}, {self.noise_dim}), got {tuple(z.shape)}")
         cat = torch.stack(

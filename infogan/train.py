@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from infogan import cli, datasets
-from infogan.callbacks import LatentTraversalGIF, SampleGrid
+from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid
 from infogan.checkpoint import check_compatible, read_hparams
 from infogan.data import BadImageError, InfoGANDataModule
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
@@ -27,7 +27,8 @@ from infogan.latent import PRIORS
 # Model settings with a flag. A flag left out takes the resumed run's value, else the dataset's recipe, else
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-               "spectral_norm", "lr_g", "lr_d", "lambda_cat", "lambda_cont", "lambda_real", "seed")
+               "noise_prior", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d", "lambda_cat",
+               "lambda_cont", "lambda_real", "seed")
 
 
 def model_defaults() -> dict:
@@ -43,11 +44,17 @@ def recipe(dataset: str) -> dict:
 
 
 def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
-    """Fill every model flag left out (None): the resumed run's value, else the dataset's recipe."""
+    """Fill every model flag left out (None): the resumed run's value, else the dataset's recipe; and the batch size
+    and epoch length left out: the dataset's record."""
     base = resumed if resumed is not None else recipe(args.dataset)
     for key in MODEL_FLAGS:
         if getattr(args, key) is None:
             setattr(args, key, base[key])
+    info = datasets.DATASETS[args.dataset]
+    if args.batch_size is None:
+        args.batch_size = info.batch_size
+    if args.limit_train_batches is None:
+        args.limit_train_batches = info.batches_per_epoch or 1.0
 
 
 def _recipe_help(key: str) -> str:
@@ -100,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="celeba/folder: skip files that cannot be decoded (each warned about) instead of stopping")
     g.add_argument("--download", action="store_true", default=None,
                    help="also try torchvision's CelebA downloader when the folder is missing (MNIST downloads anyway)")
-    g.add_argument("--batch_size", type=int, default=128, help="images per batch on each device")
+    g.add_argument("--batch_size", type=int, default=None,
+                   help="images per batch on each device; " + ", ".join(
+                       f"{n} {i.batch_size}" for n, i in datasets.DATASETS.items()))
     g.add_argument("--num_workers", type=int, default=None,
                    help="DataLoader workers (default: 0 for in-memory MNIST-like sets, up to 8 for decoded images)")
     g.add_argument("--no_download", action="store_false", dest="download", default=None,
@@ -119,22 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--noise_dim", type=int, default=None,
                    help="size of the incompressible noise z; " + _recipe_help("noise_dim"))
     g.add_argument("--noise_std", type=float, default=None,
-                   help="standard deviation of z ~ N(0, std^2); " + _recipe_help("noise_std"))
+                   help="the scale of z: N(0, std^2), or Unif(-std, std); " + _recipe_help("noise_std"))
+    g.add_argument("--noise_prior", choices=PRIORS, default=None,
+                   help="prior of the noise z; " + _recipe_help("noise_prior"))
 
     g = p.add_argument_group("optimisation (left out: the defaults below, or the resumed run's)")
     g.add_argument("--lambda_cat", type=float, default=None,
                    help=f"weight of the categorical information term; default {d['lambda_cat']}")
     g.add_argument("--lambda_cont", type=float, default=None,
-                   help=f"weight of the continuous information term; default {d['lambda_cont']}")
+                   help="weight of the continuous information term; " + _recipe_help("lambda_cont"))
     g.add_argument("--lambda_real", type=float, default=None,
                    help="weight of the invariance of Q's categories on real images under random rotation, shear, "
                         "scale, shift and thinner strokes (IIC); 0: off, the paper's InfoGAN; "
                         + _recipe_help("lambda_real"))
-    g.add_argument("--lr_g", type=float, default=None, help=f"generator Adam learning rate; default {d['lr_g']}")
+    g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
-                   help=f"discriminator + Q Adam learning rate; default {d['lr_d']}")
+                   help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))
     g.add_argument("--spectral_norm", action="store_true", default=None,
-                   help="spectral normalisation on the discriminator")
+                   help="spectral normalisation on the discriminator; " + _recipe_help("spectral_norm"))
+    g.add_argument("--spectral_norm_q", action="store_true", default=None,
+                   help="spectral normalisation on Q's layers too; " + _recipe_help("spectral_norm_q"))
+    g.add_argument("--g_steps", type=int, default=None,
+                   help="generator updates per batch (InfoGAN-CR: 2); " + _recipe_help("g_steps"))
     g.add_argument("--seed", type=int, default=None,
                    help=f"seed for weights, shuffling and the latent stream; default {d['seed']}")
 
@@ -143,9 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
     g.add_argument("--max_steps", type=int, default=-1,
                    help="stop after this many training batches (iterations); -1: no limit. Lightning's "
-                        "trainer.global_step counts both optimizer steps, so it reads 2x this number")
-    g.add_argument("--limit_train_batches", type=_int_or_float, default=1.0,
-                   help="batches per epoch: an int counts batches, a float is a fraction of the epoch")
+                        "trainer.global_step counts both optimizer steps, so it reads 2x this number (3x with "
+                        "--g_steps 2)")
+    g.add_argument("--limit_train_batches", type=_int_or_float, default=None,
+                   help="batches per epoch: an int counts batches, a float is a fraction of the epoch; default the "
+                        "whole set, " + ", ".join(f"{n} {i.batches_per_epoch}" for n, i in datasets.DATASETS.items()
+                                                  if i.batches_per_epoch) + " (its epochs draw random batches)")
     g.add_argument("--limit_val_batches", type=_int_or_float, default=1.0, help="like --limit_train_batches")
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
     g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
@@ -243,16 +261,19 @@ def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
     return InfoGAN(preset=data.info.presets[size], channels=channels, **{k: getattr(args, k) for k in MODEL_FLAGS})
 
 
-def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
+def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[pl.Callback] = (),
+                  factors: bool = False) -> pl.Trainer:
     """The Trainer the CLI fits with: checkpoints, the sample grid and GIF callbacks, TensorBoard, plus ``callbacks``.
 
     Args:
         args: parsed flags.
         labelled: the data has labels (validation metrics and best.ckpt); unlabelled sets run no validation loop.
         callbacks: extra callbacks, appended after the CLI's own.
+        factors: the data has known factors: FactorVAE and MIG are logged after every epoch.
     """
     from pytorch_lightning.loggers import TensorBoardLogger
 
+    steps = 1 + args.g_steps  # optimizer steps per batch: D + Q, then G g_steps times
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,
@@ -261,15 +282,16 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         precision=args.precision,
         sync_batchnorm=args.sync_batchnorm,
         max_epochs=args.max_epochs,
-        max_steps=2 * args.max_steps if args.max_steps > 0 else -1,  # two optimizer steps per batch
+        max_steps=steps * args.max_steps if args.max_steps > 0 else -1,  # counted in optimizer steps
         limit_train_batches=args.limit_train_batches,
         # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
         limit_val_batches=args.limit_val_batches if labelled else 0,
-        fast_dev_run=2 * args.fast_dev_run,  # Lightning's N counts optimizer steps: two per batch
+        fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
         logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
         callbacks=[*checkpointing(labelled, args.epoch_checkpoints), SampleGrid(),
                    LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
-                                      nrow=max(1, round(args.gif_samples ** 0.5))), *callbacks],
+                                      nrow=max(1, round(args.gif_samples ** 0.5))),
+                   *([DisentanglementScores()] if factors else []), *callbacks],
         log_every_n_steps=args.log_every_n_steps,
     )
     if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
@@ -279,17 +301,17 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
 
 def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
+    resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
+    resolve_settings(args, resumed)
     if args.batch_size < 2:
         raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
                          f"device; use 16 or more (the paper uses 128)")
-    resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
-    resolve_settings(args, resumed)
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = build_data(args)
     model = build_model(args, data)
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
-    trainer = build_trainer(args, data.num_classes is not None, callbacks)
+    trainer = build_trainer(args, data.num_classes is not None, callbacks, factors=data.info.factors)
     trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
     log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
     if trainer.is_global_zero and not args.fast_dev_run:

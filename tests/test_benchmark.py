@@ -84,3 +84,16 @@ def test_explore_speed_smoke_times_the_model_and_the_whole_update(tmp_path):
     assert json.loads(out.read_text()) == result and result["n"] == 4
     for key in ("model_ms_median", "model_ms_p90", "update_ms_median", "update_ms_p90"):
         assert math.isfinite(result[key]) and result[key] > 0, key
+
+
+@pytest.mark.slow
+def test_dsprites_speed_smoke_compares_the_two_presets(tmp_path):
+    out = tmp_path / "dsprites.json"
+    result = _load("dsprites_speed").main(["--data_dir", str(tmp_path), "--steps", "1", "--warmup", "1",
+                                           "--rounds", "1", "--json", str(out)])
+    assert json.loads(out.read_text()) == result and result["rendered"] is True and result["batch_size"] == 64
+    for preset in ("cr64", "dcgan64"):
+        assert result[preset]["sprites_per_s"] > 0 and 0 < result[preset]["render_share"] < 1
+    # InfoGAN-CR's networks: about 16 MFLOP per image each for G and D, a twelfth of dcgan64's
+    assert 10 < result["cr64"]["g_forward_mflop"] < 25 and 10 < result["cr64"]["d_forward_mflop"] < 25
+    assert result["dcgan64"]["g_forward_mflop"] > 10 * result["cr64"]["g_forward_mflop"]

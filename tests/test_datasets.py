@@ -15,7 +15,7 @@ def test_every_record_names_presets_of_its_sizes_and_real_hyperparameters(name):
     info = datasets.DATASETS[name]
     assert info.name == name
     for size, preset in info.presets.items():
-        assert PRESETS[preset][0] == size  # the preset makes images of that size
+        assert PRESETS[preset].size == size  # the preset makes images of that size
     assert set(info.recipe) <= set(model_defaults())  # a recipe only sets InfoGAN's own hyperparameters
     InfoGAN(**recipe(name), preset=info.presets[info.image_sizes[0]], channels=info.channels[0])  # builds
 

@@ -47,20 +47,32 @@ def test_evaluate_refuses_a_folder_as_out_and_another_image_size_before_computin
 
 
 @pytest.mark.slow
-def test_evaluate_reports_both_metrics_for_a_dsprites_checkpoint(tmp_path, capsys):
+def test_evaluate_reports_both_protocols_for_a_dsprites_checkpoint(tmp_path, capsys):
     from infogan.evaluate import main as evaluate
     from infogan.train import main as train
 
-    train(["--dataset", "dsprites", "--data_dir", str(tmp_path), "--batch_size", "4", "--max_steps", "1",
-           "--log_dir", str(tmp_path / "logs"), "--gif_samples", "4"])
+    trainer = train(["--dataset", "dsprites", "--data_dir", str(tmp_path), "--batch_size", "4",
+                     "--limit_train_batches", "2", "--max_epochs", "1", "--log_dir", str(tmp_path / "logs"),
+                     "--gif_samples", "4"])
+    model = trainer.lightning_module  # the dSprites recipe: InfoGAN-CR's networks and settings
+    assert model.hparams.preset == "cr64" and model.hparams.g_steps == 2 and model.hparams.noise_prior == "uniform"
+    assert trainer.global_step == 2 * 3  # 2 batches x (one D + Q step, two G steps)
+    assert 0 <= float(trainer.callback_metrics["val/factor_vae"]) <= 1  # the learning curve's first point
     ckpt = tmp_path / "logs" / "version_0" / "checkpoints" / "last.ckpt"
     out = tmp_path / "m.json"
     evaluate([str(ckpt), "--dataset", "dsprites", "--data_dir", str(tmp_path), "--votes", "20", "--samples", "300",
               "--mi_samples", "100", "--out", str(out)])
     scores = json.loads(out.read_text())
-    assert 0 <= scores["factor_vae"] <= 1 and 0 <= scores["mig"] <= 1 and scores["rendered"] is True
+    assert set(scores["protocols"]) == {"disentanglement_lib", "infogan_cr"} and scores["rendered"] is True
+    for name, result in scores["protocols"].items():
+        assert 0 <= result["factor_vae"] <= 1 and 0 <= result["mig"] <= 1, name
+        assert result["settings"]["num_train"] == 20 and result["settings"]["mig_samples"] == 300
+    assert scores["protocols"]["infogan_cr"]["settings"]["num_eval"] == 0  # scored on its own votes, as published
+    assert scores["protocols"]["infogan_cr"]["factor_vae"] == scores["protocols"]["infogan_cr"]["factor_vae_train"]
+    assert scores["protocols"]["disentanglement_lib"]["settings"]["num_eval"] == 10
     assert set(scores["mi"]) == {f"cont{i}" for i in range(5)}  # the recipe: 5 continuous codes
-    assert "MIG" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "disentanglement_lib: FactorVAE metric" in printed and "infogan_cr: MIG" in printed
 
     with pytest.raises(SystemExit) as exit_:  # a model without a categorical code cannot be scored on labels
         evaluate([str(ckpt), "--dataset", "mnist", "--data_dir", str(tmp_path)])

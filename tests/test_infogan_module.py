@@ -92,3 +92,22 @@ def test_categorical_mi_bound_climbs_past_1_5_nats(mnist_dir, tmp_path):
     assert mi["cat0"] > 1.5, mi  # ln 10 = 2.30 is the ceiling
     assert mi["cat0"] <= math.log(10) + 1e-6
     assert at_start.estimate_mi(n=2000, seed=123)["cat0"] < 1.0  # it was learned, not there from the start
+
+
+def test_g_steps_updates_the_generator_that_often_per_batch():
+    model = InfoGAN(g_steps=2, lambda_real=0.0)
+    calls = []
+    g_step = model._generator_step
+
+    def counting(fake, codes):
+        calls.append(float(fake.detach().sum()))
+        return g_step(fake, codes)
+
+    model._generator_step = counting
+    trainer = pl.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu")
+    trainer.fit(model, train_dataloaders=fake_batches())
+    assert model.steps_per_batch == 3 and trainer.global_step == 3 and len(calls) == 2
+    assert calls[0] != calls[1]  # the second update draws its fakes anew from the updated generator
+    with pytest.raises(ValueError, match="g_steps must be >= 1"):
+        InfoGAN(g_steps=0)

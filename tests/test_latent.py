@@ -130,3 +130,11 @@ def test_latent_sample_moves_between_devices():
 def test_continuous_sweep_uses_the_prior_range():
     assert InfoGAN().latent.traversal_values("cont", 0, frames=5) == [-2.0, -1.0, 0.0, 1.0, 2.0]
     assert InfoGAN(continuous_prior="gaussian").latent.traversal_values("cont", 1, frames=3) == [-3.0, 0.0, 3.0]
+
+
+def test_uniform_noise_prior_draws_z_in_the_box_and_keeps_the_codes_stream():
+    g = torch.Generator().manual_seed(0)
+    s = LatentSpec(noise_dim=5, categorical=(), continuous=5, noise_prior="uniform", noise_std=0.5).sample(20000, g)
+    assert s.z.min() >= -0.5 and s.z.max() <= 0.5 and abs(float(s.z.std()) - 0.5 / 3 ** 0.5) < 0.01
+    with pytest.raises(ValueError, match="noise_prior must be one of"):
+        LatentSpec(noise_prior="laplace")

@@ -23,10 +23,12 @@ def test_help_lists_every_flag_with_its_default():
                  "--limit_train_batches", "--limit_val_batches", "--devices", "--gpus", "--accelerator",
                  "--strategy", "--precision", "--num_workers", "--seed", "--log_dir", "--ckpt_path",
                  "--categorical", "--continuous", "--continuous_prior", "--noise_dim", "--lambda_cat",
-                 "--lambda_cont", "--lr_g", "--lr_d", "--fast_dev_run"):
+                 "--lambda_cont", "--lr_g", "--lr_d", "--fast_dev_run", "--noise_prior", "--g_steps",
+                 "--spectral_norm_q", "--epoch_checkpoints"):
         assert flag in text, flag
     flat = " ".join(text.split())
-    assert "(default: 128)" in flat and "global_step counts both optimizer steps" in flat
+    assert "(default: 11)" in flat and "global_step counts both optimizer steps" in flat
+    assert "images per batch on each device; mnist 128" in flat and "dsprites 64" in flat  # from the records
 
 
 @pytest.mark.slow
