@@ -50,6 +50,19 @@ def read_checkpoint(path: str | Path) -> dict:
                          f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
 
 
+def _require_infogan(checkpoint, path) -> dict:
+    """The hyperparameters of an InfoGAN training checkpoint; ValueError naming what is wrong for any other file."""
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
+                         f"state_dict)")
+    foreign = sorted(set(hparams) - set(DEFAULTS_BEFORE_KEY))
+    if foreign or not any(str(k).startswith("generator.") for k in checkpoint["state_dict"]):
+        what = f"hyperparameters {', '.join(map(str, foreign[:5]))} are not InfoGAN's" if foreign else "no generator"
+        raise ValueError(f"{path} is a checkpoint of another model, not an InfoGAN training checkpoint ({what})")
+    return hparams
+
+
 def complete_hparams(hparams: Mapping) -> dict:
     """A checkpoint's hyperparameters with every setting it lacks filled from :data:`DEFAULTS_BEFORE_KEY`."""
     return {**DEFAULTS_BEFORE_KEY, **hparams}
@@ -57,10 +70,7 @@ def complete_hparams(hparams: Mapping) -> dict:
 
 def read_hparams(path: str | Path) -> dict:
     """The hyperparameters of a training checkpoint, completed (ValueError when it holds none)."""
-    checkpoint = read_checkpoint(path)
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
-        raise ValueError(f"{path} is not an InfoGAN training checkpoint (no hyper_parameters)")
-    return complete_hparams(checkpoint["hyper_parameters"])
+    return complete_hparams(_require_infogan(read_checkpoint(path), path))
 
 
 def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) -> None:
@@ -83,10 +93,7 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> In
     for anything unreadable or not an InfoGAN checkpoint.
     """
     checkpoint = read_checkpoint(path)
-    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
-    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
-                         f"state_dict)")
+    hparams = _require_infogan(checkpoint, path)
     try:
         model = InfoGAN(**complete_hparams(hparams))
         model.load_state_dict(checkpoint["state_dict"])

@@ -30,5 +30,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, work: Callabl
     except (*USER_ERRORS, *errors) as err:
         if getattr(args, "debug", False):
             raise
-        message = " ".join(str(err).split()) or type(err).__name__
-        parser.exit(2, f"{parser.prog}: error: {message}\n")
+        parser.exit(2, f"{parser.prog}: error: {one_line(err)}\n")
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line. An error re-raised from a DataLoader worker carries the worker's traceback
+    in its message ("Caught X in DataLoader worker process 0. Original Traceback ..."): its last line is the message."""
+    text = str(err)
+    if "Original Traceback" in text:
+        last = [line for line in text.strip().splitlines() if line.strip()][-1]
+        head, _, rest = last.partition(": ")
+        text = rest if rest and head.split(".")[-1] == type(err).__name__ else last
+    return " ".join(text.split()) or type(err).__name__

@@ -101,16 +101,48 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset
 
     cls = getattr(torchvision.datasets, dataset_info(dataset).idx_name)
     raw = Path(data_dir) / cls.__name__ / "raw"
+    damaged = [_idx_damage(raw / name) for name in IDX_FILES if (raw / name).is_file()]
+    if any(damaged):
+        raise ValueError(next(d for d in damaged if d) + "; replace it (delete it to let torchvision download it)")
     try:
         ds = cls(str(data_dir), train=train, download=False)
     except RuntimeError:
         if not download:
             raise FileNotFoundError(_missing_idx(cls.__name__, raw, "downloading is off")) from None
+        existed = [folder for folder in (raw.parent.parent, raw.parent, raw) if folder.is_dir()]
         try:
             ds = cls(str(data_dir), train=train, download=True)
         except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
+            for folder in (raw, raw.parent):  # leave no empty folders behind a failed download
+                if folder not in existed and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
             raise FileNotFoundError(_missing_idx(cls.__name__, raw, f"the download failed: {err}")) from None
     return InMemoryImages(ds.data.unsqueeze(1).contiguous(), ds.targets.long())
+
+
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx_damage(path: Path) -> str:
+    """What is wrong with an IDX file ('' when its size matches its header): truncated, padded or not IDX at all."""
+    import struct
+
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[:2] != b"\0\0" or head[2] != 0x08:
+            return f"{path} is not an IDX file of unsigned bytes (its first bytes are {head!r})"
+        ndim = head[3]
+        dims_bytes = f.read(4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
+        return f"{path} is truncated: {size} bytes, shorter than its own header"
+    count = 1
+    for d in struct.unpack(f">{ndim}I", dims_bytes):
+        count *= d
+    expected = 4 + 4 * ndim + count
+    if size != expected:
+        return f"{path} is damaged: its header promises {expected} bytes, the file has {size}"
+    return ""
 
 
 def _missing_idx(name: str, raw: Path, why: str) -> str:
@@ -157,10 +189,9 @@ class ImageFiles(Dataset):
 
         try:
             with Image.open(path) as im:
-                image = TF.pil_to_tensor(im.convert(self.mode))
+                image = TF.pil_to_tensor(_eight_bit(im).convert(self.mode))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
-            raise BadImageError(f"cannot decode image {path}: {err}. Remove the file, or pass --skip_bad_images "
-                                f"to skip such files") from None
+            raise BadImageError(f"cannot decode image {path}: {err}") from None
         side = min(image.shape[-2:])
         return self.resize(TF.center_crop(image, [side, side]))
 
@@ -171,11 +202,25 @@ class ImageFiles(Dataset):
                 return self.decode(path), -1
             except BadImageError as err:
                 if not self.skip:
-                    raise
+                    raise BadImageError(f"{err}. Remove the file, or pass --skip_bad_images to skip such "
+                                        f"files") from None
                 if path not in self.skipped:
                     self.skipped.append(path)
                     warnings.warn(f"skipping ({len(self.skipped)} so far): {err}", stacklevel=2)
         raise BadImageError(f"no image in this set of {len(self.files)} files can be decoded")
+
+
+def _eight_bit(im):
+    """A PIL image with 8 bits per channel. 16- and 32-bit integer images (PNG ``I;16``, TIFF ``I``) are scaled to
+    0..255; Pillow's own ``convert`` clips them, which turns a 16-bit photo white."""
+    import numpy as np
+    from PIL import Image
+
+    if im.mode.startswith("I;16") or im.mode == "I":
+        array = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or array.max() <= 65535 else float(array.max())
+        return Image.fromarray((array / top * 255).round().clip(0, 255).astype(np.uint8), mode="L")
+    return im
 
 
 def find_images(folder: Path) -> list[Path]:
@@ -292,6 +337,9 @@ class InfoGANDataModule(pl.LightningDataModule):
             self.train_set = DSprites(find_npz(self.data_dir))
         else:
             self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
+        if len(self.train_set) < self.batch_size:  # drop_last would leave no batch at all: nothing would train
+            raise ValueError(f"{self.dataset} at {self.data_dir} has {len(self.train_set)} images, fewer than one "
+                             f"batch of {self.batch_size}: lower --batch_size or add images")
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
         batched = self.info.storage != "files"  # whole batches from __getitems__ in this process

@@ -14,6 +14,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -70,6 +71,8 @@ def _frames(args: argparse.Namespace) -> list:
 def main(argv: Optional[Sequence[str]] = None) -> Path:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if Path(args.out).is_dir():
+        parser.error(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'samples.png'}")
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".png", ".gif"):
         parser.error(f"--out {args.out}: unknown suffix {suffix or '(none)'!r}, use .png or .gif")
@@ -77,6 +80,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
         parser.error("a .gif shows a traversal: add --traverse cat:I or cont:I, or write a .png")
     if args.n < 1 or args.frames < 2:
         parser.error("--n must be >= 1 and --frames >= 2")
+    if args.value_range is not None and not (math.isfinite(args.value_range) and args.value_range > 0):
+        parser.error(f"--range must be a finite number > 0, got {args.value_range}")
+
     frames = cli.run(parser, args, _frames)
     out = render.save_picture(frames, args.out)
     print(f"wrote {out}", file=sys.stderr)

@@ -105,6 +105,9 @@ class InfoGAN(pl.LightningModule):
         self.automatic_optimization = False
         if g_steps < 1:
             raise ValueError(f"g_steps must be >= 1 (generator updates per batch), got {g_steps}")
+        for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
+            if not 0 < lr < float("inf"):
+                raise ValueError(f"--{name} must be a finite number > 0, got {lr}")
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance,
                                  noise_std, noise_prior)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
@@ -199,11 +202,15 @@ class InfoGAN(pl.LightningModule):
         """Stop training on a NaN/inf loss before it reaches the weights (checkpoints keep the last good state)."""
         if not bool(torch.isfinite(loss)):
             batch = self.global_step // self.steps_per_batch
-            raise NonFiniteLossError(
-                f"{name} became {float(loss)} at batch {batch}; training stopped before the optimizer step, so the "
-                f"weights and the last checkpoint stay finite. Resume from last.ckpt with lower --lr_d/--lr_g, "
-                f"or with --precision 32 if you trained in mixed precision"
-            )
+            written = [cb.last_model_path or cb.best_model_path for cb in self.trainer.checkpoint_callbacks]
+            if any(written) or self.trainer.ckpt_path:
+                advice = ("the weights and the last checkpoint stay finite. Resume from last.ckpt with lower "
+                          "--lr_d/--lr_g, or with --precision 32 if you trained in mixed precision")
+            else:
+                advice = ("no checkpoint was written yet (it is written at the end of each epoch). Start again with "
+                          "lower --lr_d/--lr_g, or with --precision 32 if you trained in mixed precision")
+            raise NonFiniteLossError(f"{name} became {float(loss)} at batch {batch}; training stopped before the "
+                                     f"optimizer step, so {advice}")
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor, codes: LatentSample
                            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -297,6 +304,13 @@ class InfoGAN(pl.LightningModule):
         for name, metric in self.val_metrics.items():
             metric.update(pred, labels)
             self.log(f"val/{name}", metric, on_step=False, on_epoch=True, prog_bar=name == "accuracy")
+
+    def on_train_start(self) -> None:
+        # A resumed run restores its optimizers' state, learning rates included; the rates given now win, so that
+        # "resume with a lower --lr_g" (the advice after a diverged run) does what it says.
+        for optimizer, lr in zip(self.trainer.optimizers, (self.hparams.lr_d, self.hparams.lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -183,6 +183,10 @@ class LatentSpec:
             for i, v in enumerate(values):
                 if v is not None:
                     out[:, i] = v
+        if kind == "continuous" and not bool(torch.isfinite(out).all()):
+            i = int((~torch.isfinite(out)).any(dim=0).nonzero()[0])
+            bad = float(out[:, i][~torch.isfinite(out[:, i])][0])
+            raise ValueError(f"continuous code {i} must be a finite number, got {bad}")
         if kind == "categorical":
             for i, k in enumerate(self.categorical):
                 bad = (out[:, i] < 0) | (out[:, i] >= k)

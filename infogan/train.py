@@ -272,8 +272,20 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         factors: the data has known factors: FactorVAE and MIG are logged after every epoch.
     """
     from pytorch_lightning.loggers import TensorBoardLogger
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
+    log_dir = Path(args.log_dir)
+    if log_dir.exists() and not log_dir.is_dir():
+        raise NotADirectoryError(f"--log_dir {log_dir} is a file; name a folder for the logs and checkpoints")
     steps = 1 + args.g_steps  # optimizer steps per batch: D + Q, then G g_steps times
+    try:
+        return _trainer(args, labelled, callbacks, factors, steps, TensorBoardLogger)
+    except MisconfigurationException as err:  # e.g. --accelerator gpu on a machine without one
+        raise ValueError(f"{str(err).strip().splitlines()[0]} (--accelerator {args.accelerator}, --devices "
+                         f"{args.devices})") from None
+
+
+def _trainer(args, labelled, callbacks, factors, steps, logger_cls) -> pl.Trainer:
     trainer = pl.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,
@@ -287,7 +299,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
         limit_val_batches=args.limit_val_batches if labelled else 0,
         fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
-        logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
+        logger=logger_cls(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
         callbacks=[*checkpointing(labelled, args.epoch_checkpoints), SampleGrid(),
                    LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                       nrow=max(1, round(args.gif_samples ** 0.5))),

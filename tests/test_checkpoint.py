@@ -98,3 +98,23 @@ def test_a_malicious_pickle_checkpoint_is_refused_and_its_payload_never_runs(ckp
     line = fails(generate.main, [str(evil), "--out", str(tmp_path / "x.png")], capsys)
     assert "refused to load" in line
     assert not marker.exists()
+
+
+def test_a_foreign_lightning_checkpoint_is_named_as_such_by_every_reader(ckpt, mnist_dir, tmp_path, capsys):
+    from infogan import checkpoint, train
+
+    foreign = tmp_path / "classifier.ckpt"
+    torch.save({"state_dict": {"layer.weight": torch.zeros(2)}, "hyper_parameters": {"hidden": 64, "lr": 0.1}},
+               foreign)
+    with pytest.raises(ValueError, match="checkpoint of another model.*hidden, lr are not InfoGAN's"):
+        load_model(foreign)
+    with pytest.raises(ValueError, match="checkpoint of another model"):
+        checkpoint.read_hparams(foreign)
+    line = fails(train.main, ["--data_dir", str(mnist_dir), "--ckpt_path", str(foreign), "--log_dir",
+                              str(tmp_path)], capsys)
+    assert "not an InfoGAN training checkpoint" in line
+    # an InfoGAN checkpoint from before the codes were stored resumes with --categorical 10 (the frozen [10])
+    old = torch.load(ckpt, weights_only=True)
+    del old["hyper_parameters"]["categorical"]
+    check_compatible(old["hyper_parameters"], {**checkpoint.complete_hparams(old["hyper_parameters"]),
+                                               "categorical": [10]}, "old.ckpt")

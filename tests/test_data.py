@@ -1,6 +1,7 @@
 """The DataModule: MNIST in memory, CelebA and folders decoded lazily, dSprites rendered; bad files."""
 
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -74,7 +75,7 @@ def test_grayscale_image_in_an_rgb_set_is_converted(tmp_path):
     folder = tmp_path / "mixed"
     make_jpegs(folder, 3)
     Image.new("L", (50, 40), 128).save(folder / "gray.png")
-    dm = InfoGANDataModule("folder", str(folder), num_workers=0)
+    dm = InfoGANDataModule("folder", str(folder), num_workers=0, batch_size=4)
     dm.setup()
     gray = dm.train_set[dm.train_set.files.index(folder / "gray.png")][0]
     assert gray.shape == (3, 32, 32) and torch.equal(gray[0], gray[1])
@@ -90,3 +91,47 @@ def test_datamodule_serves_dsprites_batches_in_the_generator_range(tmp_path):
     assert images.min() == -1 and images.max() == 1
     with pytest.raises(ValueError, match="supports 64"):
         InfoGANDataModule("dsprites", str(tmp_path), image_size=32)
+
+
+def test_a_folder_with_fewer_images_than_one_batch_is_refused_by_count(tmp_path):
+    make_jpegs(tmp_path / "two", 2)
+    data = InfoGANDataModule("folder", str(tmp_path / "two"), batch_size=16, num_workers=0)
+    with pytest.raises(ValueError, match="has 2 images, fewer than one batch of 16: lower --batch_size"):
+        data.setup("fit")
+
+
+def test_16_bit_images_are_scaled_not_saturated(tmp_path):
+    gradient = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (64, 1))
+    Image.fromarray(gradient).save(tmp_path / "deep.png")  # mode I;16
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I;16")
+    for channels in (1, 3):
+        image = ImageFiles([tmp_path / "deep.png"], 32, channels=channels)[0][0].float()
+        assert image.shape == (channels, 32, 32)
+        assert (image >= 250).float().mean() < 0.1 and image.min() <= 5 and image.max() >= 250  # a gradient again
+        assert abs(float(image.mean()) - 127.5) < 8
+
+
+def test_a_damaged_idx_file_is_named_with_what_is_wrong(mnist_dir, tmp_path):
+    import shutil
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        shutil.copy(mnist_dir / "MNIST" / "raw" / name, raw / name)
+    cut = raw / "t10k-images-idx3-ubyte"
+    cut.write_bytes(cut.read_bytes()[:100_000])
+    with pytest.raises(ValueError, match=f"{cut} is damaged: its header promises 7840016 bytes, the file has 100000"):
+        load_mnist(tmp_path, train=True, download=False)
+
+
+def test_a_failed_download_leaves_no_empty_folders(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def offline(self, *args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    with pytest.raises(FileNotFoundError, match="the download failed"):
+        load_mnist(tmp_path / "data", train=True, download=True)
+    assert not (tmp_path / "data" / "MNIST").exists()

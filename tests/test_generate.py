@@ -39,6 +39,8 @@ def test_traversal_png_is_a_sheet_of_samples_by_values(ckpt, tmp_path):
         (["--categorical", "12"], "categorical code 0 takes values 0..9, got 12"),
         (["--out", "x.jpg"], "unknown suffix '.jpg'"),
         (["--out", "x.gif"], "a .gif shows a traversal"),
+        (["--traverse", "cont:0", "--range", "nan"], "--range must be a finite number > 0, got nan"),
+        (["--continuous", "nan", "0"], "continuous code 0 must be a finite number, got nan"),
     ],
 )
 def test_bad_input_gets_a_one_line_error(ckpt, tmp_path, capsys, args, message):
@@ -54,3 +56,12 @@ def test_missing_checkpoint_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nope.ckpt")])
     assert f"checkpoint {tmp_path / 'nope.ckpt'} not found" in capsys.readouterr().err
+
+
+def test_a_folder_as_out_is_refused_before_drawing_and_leaves_nothing(ckpt, tmp_path, capsys):
+    for folder in (tmp_path / "pictures", tmp_path / "grid.png"):  # even one named like a picture
+        folder.mkdir()
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(ckpt), "--out", str(folder)])
+        assert exit_info.value.code == 2 and f"--out {folder} is a folder" in capsys.readouterr().err
+        assert list(folder.iterdir()) == []  # no temporary file left behind

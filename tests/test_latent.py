@@ -138,3 +138,10 @@ def test_uniform_noise_prior_draws_z_in_the_box_and_keeps_the_codes_stream():
     assert s.z.min() >= -0.5 and s.z.max() <= 0.5 and abs(float(s.z.std()) - 0.5 / 3 ** 0.5) < 0.01
     with pytest.raises(ValueError, match="noise_prior must be one of"):
         LatentSpec(noise_prior="laplace")
+
+
+def test_non_finite_continuous_values_are_refused():
+    with pytest.raises(ValueError, match="continuous code 0 must be a finite number, got nan"):
+        LatentSpec().sample(3, continuous=[float("nan"), 0.0])
+    with pytest.raises(ValueError, match="continuous code 1 must be a finite number, got inf"):
+        LatentSpec().sample(3, continuous=torch.tensor([[0.0, float("inf")]] * 3))

@@ -168,6 +168,8 @@ def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, caps
         (["--continuous", "-1"], "the number of continuous codes must be >= 0, got -1"),
         (["--batch_size", "1"], "BatchNorm needs at least 2 images per batch"),
         (["--accelerator", "cpu", "--sync_batchnorm"], "--sync_batchnorm needs GPUs"),
+        (["--lr_g", "-1"], "--lr_g must be a finite number > 0, got -1.0"),
+        (["--lr_d", "inf"], "--lr_d must be a finite number > 0, got inf"),
     ],
 )
 def test_bad_training_flags(argv, message, capsys, tmp_path):
@@ -317,3 +319,54 @@ def test_media_is_written_once_by_rank_zero_and_metrics_agree(ddp_run):
     assert not (out / "logs" / "version_1").exists()
     assert rank0["val_accuracy"] == rank1["val_accuracy"]  # the contingency table is summed across ranks
     assert (out / "logs" / "version_0" / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
+def test_asking_for_a_gpu_on_a_machine_without_one_is_one_line(mnist_dir, capsys, tmp_path):
+    line = fails(main, ["--data_dir", str(mnist_dir), "--accelerator", "gpu", "--log_dir", str(tmp_path)], capsys)
+    assert "--accelerator gpu" in line and not list(tmp_path.iterdir())
+
+
+def test_a_file_as_log_dir_and_a_failed_start_leave_nothing_behind(mnist_dir, capsys, tmp_path):
+    (tmp_path / "logs").write_text("a file")
+    line = fails(main, ["--data_dir", str(mnist_dir), "--log_dir", str(tmp_path / "logs")], capsys)
+    assert f"--log_dir {tmp_path / 'logs'} is a file" in line
+    fails(main, ["--data_dir", str(mnist_dir), "--lr_g", "-1", "--log_dir", str(tmp_path / "fresh")], capsys)
+    assert not (tmp_path / "fresh").exists()  # no empty version_0 folder from a run that never started
+
+
+@pytest.mark.slow
+def test_a_loss_that_breaks_before_any_checkpoint_says_so(mnist_dir, monkeypatch, capsys, tmp_path):
+    from infogan.data import InfoGANDataModule
+
+    transfer = InfoGANDataModule.on_after_batch_transfer
+
+    def poisoned(self, batch, dataloader_idx):
+        images, labels = transfer(self, batch, dataloader_idx)
+        return torch.full_like(images, float("nan")), labels
+
+    monkeypatch.setattr(InfoGANDataModule, "on_after_batch_transfer", poisoned)
+    line = fails(main, ["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_epochs", "1",
+                        "--limit_train_batches", "2", "--limit_val_batches", "0", "--log_dir", str(tmp_path)], capsys)
+    assert "loss/d became nan at batch 0" in line and "no checkpoint was written yet" in line
+    assert "Resume from last.ckpt" not in line
+
+
+@pytest.mark.slow
+def test_a_resumed_run_trains_with_the_learning_rates_it_is_given(mnist_dir, tmp_path):
+    common = ["--data_dir", str(mnist_dir), "--batch_size", "8", "--limit_train_batches", "2",
+              "--limit_val_batches", "0", "--log_dir", str(tmp_path)]
+    main(common + ["--max_epochs", "1"])
+    ckpt = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
+    resumed = main(common + ["--max_epochs", "2", "--lr_g", "0.0001", "--ckpt_path", str(ckpt)])
+    opt_d, opt_g = resumed.optimizers
+    assert opt_g.param_groups[0]["lr"] == 1e-4 and opt_d.param_groups[0]["lr"] == 2e-4  # not the saved 1e-3
+
+
+@pytest.mark.slow
+def test_a_bad_image_read_by_a_worker_process_is_still_one_line(tmp_path, capsys):
+    folder, truncated = corrupt_folder(tmp_path)
+    line = fails(main, ["--dataset", "folder", "--data_dir", str(folder), "--batch_size", "32", "--max_epochs", "1",
+                        "--num_workers", "1", "--log_dir", str(tmp_path / "logs")], capsys)
+    assert line.startswith("python -m infogan.train: error: cannot decode image") and "--skip_bad_images" in line
+    assert "Traceback" not in line and "worker" not in line
