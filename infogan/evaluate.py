@@ -205,7 +205,9 @@ def _aligned(rows: list[tuple[str, str]]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m infogan.evaluate", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("checkpoint", help="a .ckpt written by training")
+    p.add_argument("checkpoint", nargs="+",
+                   help="a .ckpt written by training; several (e.g. checkpoints/epoch*.ckpt from --epoch_checkpoints) "
+                        "give a learning curve: one row each, and a JSON list")
     p.add_argument("--dataset", default="mnist", choices=list(DATASETS),
                    help="labelled dataset to score the categorical code against, or dsprites")
     p.add_argument("--data_dir", "--datadir", dest="data_dir", default="data", help="folder holding the dataset")
@@ -238,29 +240,57 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     return cli.run(parser, args, run)
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Score the checkpoint of parsed ``args``, print the table and write the JSON."""
-    model = load_model(args.checkpoint, args.device)
-    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
-    # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant checks)
-    # explicitly keeps torch's one-time "implicitly disabled" warning out of the table
+def run(args: argparse.Namespace) -> dict | list[dict]:
+    """Score the checkpoint(s) of parsed ``args``, print the table (or the learning curve) and write the JSON."""
     if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
         raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
-    with torch.sparse.check_sparse_tensor_invariants(enable=False):
-        scores = evaluate(model, data, args.mi_samples, protocols=tuple(args.protocol), votes=args.votes,
-                          samples=args.samples)
-        if args.per_category > 0 and data.info.idx_name and model.latent.categorical:
-            judge, judge_accuracy = classifier.load_or_train(args.data_dir, args.dataset, args.classifier)
-            scores["samples"] = {**evaluate_samples(model, data, judge.to(args.device), args.per_category,
-                                                    args.batch_size, args.inception_weights),
-                                 "classifier_accuracy": judge_accuracy, "num_classes": data.num_classes}
-    scores = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, **scores}
-    print(format_table(scores))
+    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
+    judge = None
+    results = []
+    for path in args.checkpoint:
+        model = load_model(path, args.device)
+        # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant
+        # checks) explicitly keeps torch's one-time "implicitly disabled" warning out of the table
+        with torch.sparse.check_sparse_tensor_invariants(enable=False):
+            scores = evaluate(model, data, args.mi_samples, protocols=tuple(args.protocol), votes=args.votes,
+                              samples=args.samples)
+            if args.per_category > 0 and data.info.idx_name and model.latent.categorical:
+                judge = judge or classifier.load_or_train(args.data_dir, args.dataset, args.classifier)
+                scores["samples"] = {**evaluate_samples(model, data, judge[0].to(args.device), args.per_category,
+                                                        args.batch_size, args.inception_weights),
+                                     "classifier_accuracy": judge[1], "num_classes": data.num_classes}
+        results.append({"checkpoint": str(path), "dataset": args.dataset, **scores})
+        if len(args.checkpoint) == 1:
+            print(format_table(results[0]))
+        else:
+            print(_curve_row(results[-1], header=len(results) == 1), flush=True)
+    out = results[0] if len(results) == 1 else results
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(scores, indent=2) + "\n")
+        Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)
-    return scores
+    return out
+
+
+def _curve_row(scores: dict, header: bool) -> str:
+    """One line of a learning curve: the checkpoint and its headline scores."""
+    if "protocols" in scores:
+        cols = {"checkpoint": Path(scores["checkpoint"]).name}
+        for name, result in scores["protocols"].items():
+            cols[f"{name} FactorVAE"] = f"{result['factor_vae']:.3f}"
+            cols[f"{name} MIG"] = f"{result['mig']:.3f}"
+    else:
+        samples = scores.get("samples") or {}
+        cols = {"checkpoint": Path(scores["checkpoint"]).name, "Q accuracy": f"{scores['accuracy']:.4f}",
+                "NMI": f"{scores['nmi']:.3f}", "ARI": f"{scores['ari']:.3f}"}
+        if samples:
+            cols.update({"sample purity": f"{samples['purity']:.3f}", "coverage": str(samples["coverage"]),
+                         "sample accuracy": f"{samples['matched_accuracy']:.4f}",
+                         "Frechet": f"{samples['frechet_distance']:.2f}",
+                         "shared": " ".join("/".join(map(str, p)) for p in samples["shared"]) or "-"})
+    widths = [max(len(k), len(v)) for k, v in cols.items()]
+    row = "  ".join(f"{v:<{w}}" for v, w in zip(cols.values(), widths))
+    return ("  ".join(f"{k:<{w}}" for k, w in zip(cols, widths)) + "\n" + row) if header else row
 
 
 if __name__ == "__main__":

@@ -77,3 +77,14 @@ def test_evaluate_reports_both_protocols_for_a_dsprites_checkpoint(tmp_path, cap
     with pytest.raises(SystemExit) as exit_:  # a model without a categorical code cannot be scored on labels
         evaluate([str(ckpt), "--dataset", "mnist", "--data_dir", str(tmp_path)])
     assert exit_.value.code == 2 and "no categorical code" in capsys.readouterr().err
+
+
+def test_several_checkpoints_give_a_learning_curve(tiny_run, mnist_dir, tmp_path, capsys):
+    out = tmp_path / "curve.json"
+    paths = [str(tiny_run / "checkpoints" / name) for name in ("best.ckpt", "last.ckpt")]
+    curve = main([*paths, "--data_dir", str(mnist_dir), "--per_category", "0", "--mi_samples", "64",
+                  "--out", str(out)])
+    assert [row["checkpoint"] for row in json.loads(out.read_text())] == paths == [r["checkpoint"] for r in curve]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:2] == ["checkpoint", "Q"] and len(lines) == 3  # a header and one row per checkpoint
+    assert lines[1].startswith("best.ckpt") and f"{curve[0]['accuracy']:.4f}" in lines[1]
