@@ -6,6 +6,7 @@ They run on global rank zero only (no collective calls inside, so no other rank 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -173,3 +174,36 @@ class DisentanglementScores(pl.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.history = [(int(b), s) for b, s in state_dict.get("history", [])]
+
+
+class SaveOnInterrupt(pl.Callback):
+    """On SIGTERM (a scheduler's preemption, ``kill``) or Ctrl-C, save the current step as ``interrupted.ckpt`` beside
+    ``last.ckpt`` (through a temporary file and a rename), so the partial epoch is not lost.
+
+    Lightning stops at the next batch boundary and calls ``on_exception``; the CLI then names the file and exits with
+    143 (SIGTERM) or 130 (Ctrl-C), so a scheduler sees that the run did not finish. ``saved`` holds the path written
+    and ``reason`` the signal's name.
+    """
+
+    def __init__(self) -> None:
+        self.saved: Path | None = None
+        self.reason: str | None = None
+
+    def on_exception(self, trainer: pl.Trainer, pl_module, exception: BaseException) -> None:
+        from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+        if isinstance(exception, SIGTERMException):
+            self.reason = "SIGTERM"
+        elif isinstance(exception, KeyboardInterrupt):
+            self.reason = "Ctrl-C"
+        else:
+            return
+        folder = Path(trainer.checkpoint_callback.dirpath) if trainer.checkpoint_callback else None
+        if folder is None or trainer.global_step == 0:
+            return  # nothing trained yet, nothing to keep
+        target = folder / "interrupted.ckpt"
+        tmp = folder / ".interrupted.ckpt.tmp"
+        trainer.save_checkpoint(tmp)  # every rank takes part; rank zero writes
+        if trainer.is_global_zero:
+            os.replace(tmp, target)
+        self.saved = target

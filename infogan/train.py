@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from infogan import cli, datasets
-from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid
+from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid, SaveOnInterrupt
 from infogan.checkpoint import check_compatible, read_hparams
 from infogan.data import BadImageError, InfoGANDataModule
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
@@ -300,7 +301,9 @@ def _trainer(args, labelled, callbacks, factors, steps, logger_cls) -> pl.Traine
         limit_val_batches=args.limit_val_batches if labelled else 0,
         fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
         logger=logger_cls(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
-        callbacks=[*checkpointing(labelled, args.epoch_checkpoints), SampleGrid(),
+        # TQDM explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
+        callbacks=[TQDMProgressBar(), *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
+                   SampleGrid(),
                    LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                       nrow=max(1, round(args.gif_samples ** 0.5))),
                    *([DisentanglementScores()] if factors else []), *callbacks],
@@ -323,8 +326,18 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     model = build_model(args, data)
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
-    trainer = build_trainer(args, data.num_classes is not None, callbacks, factors=data.info.factors)
-    trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+    interrupt = SaveOnInterrupt()
+    trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors)
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+    except (SIGTERMException, SystemExit) as stop:  # Lightning's own exits: 0 on SIGTERM, 1 on Ctrl-C
+        if interrupt.reason is None:
+            raise
+        where = f"batch {trainer.global_step // model.steps_per_batch} (epoch {trainer.current_epoch})"
+        if interrupt.saved and trainer.is_global_zero:
+            print(f"stopped by {interrupt.reason} at {where}; saved {interrupt.saved}. Resume with the same command "
+                  f"and --ckpt_path {interrupt.saved}", file=sys.stderr)
+        raise SystemExit(143 if interrupt.reason == "SIGTERM" else 130) from stop
     log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
     if trainer.is_global_zero and not args.fast_dev_run:
         print(f"logs and checkpoints: {log_dir}", file=sys.stderr)

@@ -370,3 +370,36 @@ def test_a_bad_image_read_by_a_worker_process_is_still_one_line(tmp_path, capsys
                         "--num_workers", "1", "--log_dir", str(tmp_path / "logs")], capsys)
     assert line.startswith("python -m infogan.train: error: cannot decode image") and "--skip_bad_images" in line
     assert "Traceback" not in line and "worker" not in line
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_run_with_status_143_and_a_checkpoint_to_resume(mnist_dir, tmp_path):
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "infogan.train", "--data_dir", str(mnist_dir), "--batch_size", "16",
+           "--limit_train_batches", "20", "--limit_val_batches", "0", "--max_epochs", "5", "--log_dir", str(tmp_path)]
+    import threading
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # the progress bar is on stdout
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while chunk := proc.stdout.read1(4096):
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.time() + 120
+    while b"Epoch 0:" not in b"".join(chunks) and time.time() < deadline:  # the progress bar: training runs
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=240)
+    reader.join(timeout=10)
+    err = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 143, err[-2000:]  # a scheduler sees that the run did not finish
+    saved = tmp_path / "version_0" / "checkpoints" / "interrupted.ckpt"
+    assert saved.is_file() and f"--ckpt_path {saved}" in err and "stopped by SIGTERM at batch" in err
+    state = torch.load(saved, weights_only=True)
+    assert 0 < state["global_step"] < 2 * 20 and state["epoch"] == 0  # the partial first epoch was kept
+    assert not list(saved.parent.glob(".*tmp"))
