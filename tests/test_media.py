@@ -1,0 +1,36 @@
+"""The pictures the README shows (media/) are real: digits, not a flat gray test artefact.
+
+They were once overwritten by the GIFs of an untrained model (pixel values 0 and 126-128 only, one progress frame)
+and nothing noticed. Each picture must spread its pixel values over the range, a GIF's frames must differ from each
+other, and progress.gif must hold more than one epoch.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+from tests.helpers import REPO
+
+PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (".gif", ".png"))
+
+
+def _frames(path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        return [np.asarray(f.convert("L"), dtype=np.int16) for f in ImageSequence.Iterator(im)]
+
+
+def test_the_readme_has_pictures_and_progress_has_one_frame_per_epoch():
+    names = {p.name for p in PICTURES}
+    assert {"cat0.gif", "cont0.gif", "cont1.gif", "progress.gif"} <= names
+    assert len(_frames(REPO / "media" / "progress.gif")) > 1
+
+
+@pytest.mark.parametrize("path", PICTURES, ids=[p.name for p in PICTURES])
+def test_every_picture_spreads_over_the_gray_range_and_its_frames_differ(path):
+    frames = _frames(path)
+    for frame in frames:
+        # digits: a black background, white strokes and the antialiased grays between them
+        assert len(np.unique(frame)) >= 32, f"{path.name}: only {len(np.unique(frame))} gray levels"
+        assert (frame <= 30).mean() > 0.3 and (frame >= 200).mean() > 0.02, path.name
+    for a, b in zip(frames, frames[1:]):
+        assert np.abs(a - b).mean() > 0.5, f"{path.name}: two consecutive frames are (nearly) the same"
