@@ -280,35 +280,31 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         raise NotADirectoryError(f"--log_dir {log_dir} is a file; name a folder for the logs and checkpoints")
     steps = 1 + args.g_steps  # optimizer steps per batch: D + Q, then G g_steps times
     try:
-        return _trainer(args, labelled, callbacks, factors, steps, TensorBoardLogger)
+        trainer = pl.Trainer(
+            accelerator=args.accelerator,
+            devices=args.devices,
+            num_nodes=args.num_nodes,
+            strategy=_strategy(args.strategy, args.devices if args.num_nodes == 1 else 2),
+            precision=args.precision,
+            sync_batchnorm=args.sync_batchnorm,
+            max_epochs=args.max_epochs,
+            max_steps=steps * args.max_steps if args.max_steps > 0 else -1,  # counted in optimizer steps
+            limit_train_batches=args.limit_train_batches,
+            # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
+            limit_val_batches=args.limit_val_batches if labelled else 0,
+            fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
+            logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
+            # TQDM explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
+            callbacks=[TQDMProgressBar(), SampleGrid(),
+                       *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
+                       LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
+                                          nrow=max(1, round(args.gif_samples ** 0.5))),
+                       *([DisentanglementScores()] if factors else []), *callbacks],
+            log_every_n_steps=args.log_every_n_steps,
+        )
     except MisconfigurationException as err:  # e.g. --accelerator gpu on a machine without one
         raise ValueError(f"{str(err).strip().splitlines()[0]} (--accelerator {args.accelerator}, --devices "
                          f"{args.devices})") from None
-
-
-def _trainer(args, labelled, callbacks, factors, steps, logger_cls) -> pl.Trainer:
-    trainer = pl.Trainer(
-        accelerator=args.accelerator,
-        devices=args.devices,
-        num_nodes=args.num_nodes,
-        strategy=_strategy(args.strategy, args.devices if args.num_nodes == 1 else 2),
-        precision=args.precision,
-        sync_batchnorm=args.sync_batchnorm,
-        max_epochs=args.max_epochs,
-        max_steps=steps * args.max_steps if args.max_steps > 0 else -1,  # counted in optimizer steps
-        limit_train_batches=args.limit_train_batches,
-        # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
-        limit_val_batches=args.limit_val_batches if labelled else 0,
-        fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
-        logger=logger_cls(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
-        # TQDM explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
-        callbacks=[TQDMProgressBar(), *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
-                   SampleGrid(),
-                   LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
-                                      nrow=max(1, round(args.gif_samples ** 0.5))),
-                   *([DisentanglementScores()] if factors else []), *callbacks],
-        log_every_n_steps=args.log_every_n_steps,
-    )
     if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
         raise ValueError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
     return trainer
