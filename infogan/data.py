@@ -109,7 +109,7 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset
     except RuntimeError:
         if not download:
             raise FileNotFoundError(_missing_idx(cls.__name__, raw, "downloading is off")) from None
-        existed = [folder for folder in (raw.parent.parent, raw.parent, raw) if folder.is_dir()]
+        existed = [folder for folder in (raw.parent, raw) if folder.is_dir()]
         try:
             ds = cls(str(data_dir), train=train, download=True)
         except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
@@ -147,8 +147,7 @@ def _idx_damage(path: Path) -> str:
 
 def _missing_idx(name: str, raw: Path, why: str) -> str:
     return (
-        f"{name} not found in {raw} ({why}). Put the four IDX files (train-images-idx3-ubyte, "
-        f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) there, or pass "
+        f"{name} not found in {raw} ({why}). Put the four IDX files ({', '.join(IDX_FILES)}) there, or pass "
         f"--data_dir pointing at the folder that contains {name}/raw/, on a machine with internet access."
     )
 

@@ -40,11 +40,7 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
         raise ValueError("this model has no categorical code, so there is nothing to match against labels")
     if data.num_classes is None:
         raise ValueError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
-    channels, size = data.image_shape
-    made = tuple(model.sample(2, seed=0).shape[1:])
-    if made != (channels, size, size):
-        raise ValueError(f"the checkpoint makes {made[0]}-channel {made[1]} px images, dataset {data.dataset!r} has "
-                         f"{channels}-channel {size} px images: evaluate it on the dataset it was trained on")
+    _check_images(model, data)
     data.setup("validate")
     preds, labels = [], []
     for batch in data.val_dataloader():
@@ -55,6 +51,15 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
     scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
     scores["num_images"] = len(torch.cat(labels))
     return scores
+
+
+def _check_images(model, data: InfoGANDataModule) -> None:
+    """ValueError when the checkpoint makes images of another shape than the dataset's (it was trained elsewhere)."""
+    channels, size = data.image_shape
+    made = tuple(model.sample(2, seed=0).shape[1:])
+    if made != (channels, size, size):
+        raise ValueError(f"the checkpoint makes {made[0]}-channel {made[1]} px images, dataset {data.dataset!r} has "
+                         f"{channels}-channel {size} px images: evaluate it on the dataset it was trained on")
 
 
 @torch.no_grad()
@@ -70,34 +75,58 @@ def generated_by_category(model, per_category: int, batch_size: int = 1000, seed
             yield torch.full((n,), k), images
 
 
-@torch.no_grad()
-def evaluate_samples(model, data: InfoGANDataModule, judge: classifier.DigitClassifier, per_category: int = 1000,
-                     batch_size: int = 1000, inception_weights: Optional[str] = None) -> dict:
-    """The generator's categories judged by ``judge`` and the Frechet distance of its samples to the test split."""
-    from torchmetrics.image.fid import FrechetInceptionDistance
+class SampleJudge:
+    """The supervised classifier that reads generated samples, and the Frechet distances to the real test images.
 
-    judge = judge.to(model.device).eval()
-    distance = FrechetInceptionDistance(feature=classifier.Features(judge), normalize=True).to(model.device)
-    inception = _inception_fid(inception_weights, model.device)
-    data.setup("validate")
-    for batch in data.val_dataloader():
-        images, _ = data.on_after_batch_transfer(batch, 0)
-        distance.update(images.to(model.device), real=True)
+    The real images' features are extracted once here (torchmetrics' ``reset_real_features=False``), so scoring many
+    checkpoints (a learning curve) extracts only each checkpoint's samples.
+
+    Args:
+        judge: the evaluation classifier (:mod:`infogan.classifier`) and its test accuracy.
+        data: the labelled dataset whose validation split is the real side.
+        device: where the classifier (and Inception) run.
+        inception_weights: torch-fidelity's Inception file, to add the Inception FID; None: classifier features only.
+    """
+
+    @torch.no_grad()
+    def __init__(self, judge: classifier.DigitClassifier, accuracy: float, data: InfoGANDataModule, device="cpu",
+                 inception_weights: Optional[str] = None) -> None:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        self.classifier, self.accuracy, self.num_classes = judge.to(device).eval(), accuracy, data.num_classes
+        # name -> (metric, how images in [-1, 1] are handed to it)
+        self.distances = {"frechet_distance": (FrechetInceptionDistance(
+            feature=classifier.Features(self.classifier), normalize=True, reset_real_features=False).to(device),
+            lambda x: x)}
+        inception = _inception_fid(inception_weights, device)
         if inception is not None:
-            inception.update(_to_rgb01(images.to(model.device)), real=True)
+            self.distances["inception_fid"] = (inception, _to_rgb01)
+        data.setup("validate")
+        for batch in data.val_dataloader():
+            images, _ = data.on_after_batch_transfer(batch, 0)
+            for metric, prepare in self.distances.values():
+                metric.update(prepare(images.to(device)), real=True)
+
+
+@torch.no_grad()
+def evaluate_samples(model, judge: SampleJudge, per_category: int = 1000, batch_size: int = 1000) -> dict:
+    """The generator's categories judged by ``judge``'s classifier and the Frechet distance of its samples to the
+    test split (the real side computed once, in ``judge``)."""
+    for metric, _ in judge.distances.values():
+        metric.reset()  # the samples of a previous checkpoint go; the real images' statistics stay
     categories, classes = [], []
     for cats, images in generated_by_category(model, per_category, batch_size):
         categories.append(cats)
-        classes.append(judge(images).argmax(1).cpu())
-        distance.update(images, real=False)
-        if inception is not None:
-            inception.update(_to_rgb01(images), real=False)
+        classes.append(judge.classifier(images).argmax(1).cpu())
+        for metric, prepare in judge.distances.values():
+            metric.update(prepare(images), real=False)
     k = model.latent.categorical[0]
-    out = sample_scores(torch.cat(categories), torch.cat(classes), k, data.num_classes)
+    out = sample_scores(torch.cat(categories), torch.cat(classes), k, judge.num_classes)
     out["shared"] = shared_classes(out["per_category"])
-    out["frechet_distance"] = float(distance.compute())
-    out["inception_fid"] = float(inception.compute()) if inception is not None else None
-    out["per_category_samples"] = per_category
+    out["frechet_distance"] = float(judge.distances["frechet_distance"][0].compute())
+    out["inception_fid"] = float(judge.distances["inception_fid"][0].compute()) if "inception_fid" in judge.distances \
+        else None
+    out.update(per_category_samples=per_category, classifier_accuracy=judge.accuracy, num_classes=judge.num_classes)
     return out
 
 
@@ -117,7 +146,8 @@ def _inception_fid(weights: Optional[str], device):
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     try:
-        return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=weights).to(device)
+        return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=weights,
+                                        reset_real_features=False).to(device)
     except ModuleNotFoundError as err:
         raise ValueError(f"the Inception FID needs torch-fidelity: pip install torch-fidelity ({err})") from None
 
@@ -129,10 +159,7 @@ def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5
     """FactorVAE metric and MIG of ``model`` on dSprites under each of ``protocols`` (:data:`PROTOCOLS`), as plain
     data: {"protocols": {name: scores}, "mi", "rendered"}. ``votes`` / ``samples`` replace the protocols' numbers of
     fitting votes (held-out: half as many, where the protocol holds some out) and of MIG and scale images."""
-    made = tuple(model.sample(2, seed=0).shape[1:])
-    if made != (1, 64, 64):
-        raise ValueError(f"this checkpoint makes {made[0]}-channel {made[1]} px images, not 64 px single-channel "
-                         f"images such as dSprites")
+    _check_images(model, data)
     represent = data.factor_representation(lambda images: model.represent(images.to(model.device)))
     scores = {"protocols": {}}
     for name in protocols:
@@ -245,7 +272,7 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
     if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
         raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
     data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
-    judge = None
+    judge: Optional[SampleJudge] = None
     results = []
     for path in args.checkpoint:
         model = load_model(path, args.device)
@@ -255,10 +282,10 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
             scores = evaluate(model, data, args.mi_samples, protocols=tuple(args.protocol), votes=args.votes,
                               samples=args.samples)
             if args.per_category > 0 and data.info.idx_name and model.latent.categorical:
-                judge = judge or classifier.load_or_train(args.data_dir, args.dataset, args.classifier)
-                scores["samples"] = {**evaluate_samples(model, data, judge[0].to(args.device), args.per_category,
-                                                        args.batch_size, args.inception_weights),
-                                     "classifier_accuracy": judge[1], "num_classes": data.num_classes}
+                if judge is None:
+                    judge = SampleJudge(*classifier.load_or_train(args.data_dir, args.dataset, args.classifier), data,
+                                        args.device, args.inception_weights)
+                scores["samples"] = evaluate_samples(model, judge, args.per_category, args.batch_size)
         results.append({"checkpoint": str(path), "dataset": args.dataset, **scores})
         if len(args.checkpoint) == 1:
             print(format_table(results[0]))

@@ -184,7 +184,7 @@ class InfoGAN(pl.LightningModule):
     @property
     def steps_per_batch(self) -> int:
         """Optimizer steps per batch, what Lightning's ``global_step`` counts: one for D + Q, ``g_steps`` for G."""
-        return 1 + self.hparams.get("g_steps", 1)
+        return 1 + self.hparams.g_steps
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from infogan.data import BadImageError, EpochShuffle, ImageFiles, InfoGANDataModule, load_mnist
+from infogan.data import IDX_FILES, BadImageError, EpochShuffle, ImageFiles, InfoGANDataModule, load_mnist
 from tests.helpers import corrupt_folder, make_jpegs
 
 
@@ -116,8 +116,7 @@ def test_a_damaged_idx_file_is_named_with_what_is_wrong(mnist_dir, tmp_path):
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte"):
+    for name in IDX_FILES:
         shutil.copy(mnist_dir / "MNIST" / "raw" / name, raw / name)
     cut = raw / "t10k-images-idx3-ubyte"
     cut.write_bytes(cut.read_bytes()[:100_000])
