@@ -176,6 +176,30 @@ class DisentanglementScores(pl.Callback):
         self.history = [(int(b), s) for b, s in state_dict.get("history", [])]
 
 
+class StopAfterBatches(pl.Callback):
+    """Ends training once ``batches`` training batches have run in all, resumed runs included (``--max_steps``).
+
+    Not Lightning's ``max_steps``: that counts optimizer steps (``steps_per_batch`` per batch here), and with it set,
+    Lightning 2.6 resumes an epoch-end checkpoint with its sampler one epoch ahead of ``current_epoch`` (other
+    batches than the uninterrupted run's) and records epochs it never trained. Setting ``trainer.should_stop``
+    leaves Lightning's epoch bookkeeping alone. Run before the checkpoint callbacks (Lightning orders those last), so
+    ``last.ckpt`` sees the stop at the batch it happens (``infogan.train``).
+    """
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+
+    def _check(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.global_step // pl_module.steps_per_batch >= self.batches:
+            trainer.should_stop = True
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        self._check(trainer, pl_module)  # a checkpoint already that far trains nothing
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self._check(trainer, pl_module)
+
+
 class SaveOnInterrupt(pl.Callback):
     """On SIGTERM (a scheduler's preemption, ``kill``) or Ctrl-C, save the current step as ``interrupted.ckpt`` beside
     ``last.ckpt`` (through a temporary file and a rename), so the partial epoch is not lost.

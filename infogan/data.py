@@ -26,10 +26,11 @@ from typing import Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from infogan.datasets import dataset_info
 from infogan.dsprites import DSprites, classes_to_index, find_npz
+from infogan.training_order import EpochShuffle, ResumableLoader
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
@@ -57,27 +58,6 @@ class InMemoryImages(Dataset):
         # The DataLoader hands the batch's indices here at once; one gather replaces batch_size item calls.
         idx = torch.as_tensor(indices)
         return self.images[idx], self.labels[idx]
-
-
-class EpochShuffle(Sampler[int]):
-    """A random order of range(n) fixed by (seed, epoch).
-
-    Why not ``shuffle=True``: that draws each epoch's order from the global RNG, which checkpoints do not hold, so a
-    resumed run would see other batches than the uninterrupted one. Lightning calls :meth:`set_epoch` each epoch.
-    """
-
-    def __init__(self, n: int, seed: int = 0) -> None:
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 def _batch_is_ready(batch):
@@ -260,7 +240,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         num_workers: DataLoader worker processes; None: 0 for in-memory sets (fastest), up to 8 for decoded ones.
         download: let torchvision download missing files. None (default): yes for MNIST / Fashion-MNIST, no for
             CelebA, whose Google Drive download fails often (True tries it).
-        seed: seeds the training order of each epoch (see :class:`EpochShuffle`).
+        seed: seeds the training order of each epoch (see :mod:`infogan.training_order`).
         image_size: side of the square images: 28 for MNIST-like sets; 32 (default) or 64 for celeba and folder.
         channels: 1 or 3 for ``folder`` (default 3); fixed by the other datasets.
         skip_bad_images: skip undecodable files of celeba/folder (warned and counted) instead of stopping.
@@ -342,7 +322,8 @@ class InfoGANDataModule(pl.LightningDataModule):
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
         batched = self.info.storage != "files"  # whole batches from __getitems__ in this process
-        return DataLoader(
+        # training resumes at any batch in the same order (infogan.training_order); validation always runs whole
+        return (ResumableLoader if train else DataLoader)(
             ds,
             batch_size=self.batch_size,
             sampler=EpochShuffle(len(ds), self.seed) if train else None,

@@ -18,7 +18,7 @@ parameters, so the backward pass computes no weight gradients for D that would b
 The losses are computed by :meth:`InfoGAN.discriminator_loss` and :meth:`InfoGAN.generator_loss` alone (the one
 place of the objective: the speed benchmark's plain loop calls them too); the ``_step`` methods only add the
 optimizers. Lightning counts every ``optimizer.step()`` in ``trainer.global_step``: two per batch here. The CLI's
-``--max_steps`` counts batches (the paper's "iterations") and converts.
+``--max_steps`` counts batches (the paper's "iterations").
 
 ``python -m infogan.infogan_module`` is the training CLI, :mod:`infogan.train` (kept as the design card's command).
 """
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
-from infogan.consistency import iic_loss, random_style
+from infogan.consistency import MAX_ROTATION_DEG, MAX_SHEAR, iic_loss, random_style
 from infogan.latent import CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
 from infogan.networks import build_networks
@@ -71,6 +71,7 @@ class InfoGAN(pl.LightningModule):
         beta1, beta2: Adam betas (the paper: 0.5, 0.999).
         lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
         lambda_real: weight of the invariance term on real images (:mod:`infogan.consistency`); 0 turns it off.
+        style_rotation, style_shear: the invariance term's largest rotation (degrees) and shear of a real image.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
 
     All arguments are plain data, so checkpoints load with ``weights_only=True``.
@@ -97,6 +98,8 @@ class InfoGAN(pl.LightningModule):
         lambda_cat: float = 1.0,
         lambda_cont: float = 0.1,
         lambda_real: float = 0.0,
+        style_rotation: float = MAX_ROTATION_DEG,
+        style_shear: float = MAX_SHEAR,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -209,8 +212,8 @@ class InfoGAN(pl.LightningModule):
             else:
                 advice = ("no checkpoint was written yet (it is written at the end of each epoch). Start again with "
                           "lower --lr_d/--lr_g, or with --precision 32 if you trained in mixed precision")
-            raise NonFiniteLossError(f"{name} became {float(loss)} at batch {batch}; training stopped before the "
-                                     f"optimizer step, so {advice}")
+            raise NonFiniteLossError(f"{name} became {float(loss.detach())} at batch {batch}; training stopped before "
+                                     f"the optimizer step, so {advice}")
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor, codes: LatentSample
                            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -229,7 +232,8 @@ class InfoGAN(pl.LightningModule):
         loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
         logs = {"d(x)": torch.sigmoid(logit_real.detach()).mean(), "d(g(z))": torch.sigmoid(logit_fake.detach()).mean()}
         if self.hparams.lambda_real and self.latent.categorical:
-            invariance = self._real_invariance(h_real, d.trunk(random_style(real, self._latent_rng)))
+            styled = random_style(real, self._latent_rng, self.hparams.style_rotation, self.hparams.style_shear)
+            invariance = self._real_invariance(h_real, d.trunk(styled))
             loss = loss + self.hparams.lambda_real * invariance
             logs["mi/real_views"] = -invariance.detach()
         return loss, logs

@@ -19,7 +19,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from infogan import cli, datasets
-from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid, SaveOnInterrupt
+from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid, SaveOnInterrupt, StopAfterBatches
 from infogan.checkpoint import check_compatible, read_hparams
 from infogan.data import BadImageError, InfoGANDataModule
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
@@ -29,7 +29,7 @@ from infogan.latent import PRIORS
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
                "noise_prior", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d", "lambda_cat",
-               "lambda_cont", "lambda_real", "seed")
+               "lambda_cont", "lambda_real", "style_rotation", "style_shear", "seed")
 
 
 def model_defaults() -> dict:
@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the invariance of Q's categories on real images under random rotation, shear, "
                         "scale, shift and thinner strokes (IIC); 0: off, the paper's InfoGAN; "
                         + _recipe_help("lambda_real"))
+    g.add_argument("--style_rotation", type=float, default=None,
+                   help="with --lambda_real: the largest rotation of a real image, in degrees; default "
+                        f"{d['style_rotation']}")
+    g.add_argument("--style_shear", type=float, default=None,
+                   help=f"with --lambda_real: the largest shear of a real image; default {d['style_shear']}")
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
                    help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))
@@ -158,8 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max_epochs", type=int, default=11,
                    help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
     g.add_argument("--max_steps", type=int, default=-1,
-                   help="stop after this many training batches (iterations); -1: no limit. Lightning's "
-                        "trainer.global_step counts both optimizer steps, so it reads 2x this number (3x with "
+                   help="stop after this many training batches (iterations) in all, counting those of a resumed "
+                        "checkpoint; -1: no limit. last.ckpt is then written at that batch and resumes there. "
+                        "Lightning's trainer.global_step counts every optimizer step: 2x this number (3x with "
                         "--g_steps 2)")
     g.add_argument("--limit_train_batches", type=_int_or_float, default=None,
                    help="batches per epoch: an int counts batches, a float is a fraction of the epoch; default the "
@@ -209,16 +215,36 @@ class _EpochCheckpoints(ModelCheckpoint):
         return "EpochCheckpoints"
 
 
+class _LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``: written at every epoch's end, and after the batch where training stops mid-epoch
+    (``--max_steps``, :class:`~infogan.callbacks.StopAfterBatches`).
+
+    Why the second: when a stop cuts an epoch short, Lightning still runs the epoch-end hooks, and a checkpoint
+    written there records the epoch as finished, so a resumed run would skip the rest of it. Written after the batch,
+    the checkpoint records the position within the epoch, which Lightning and the training loader
+    (:mod:`infogan.training_order`) resume from exactly; the epoch-end save at the same step is then skipped.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if trainer.should_stop and batch_idx + 1 < trainer.num_training_batches:
+            self.on_train_epoch_end(trainer, pl_module)  # the save of an epoch's end, with this batch's state
+
+
 def checkpointing(labelled: bool, every_epoch: bool = False) -> list[pl.Callback]:
-    """last.ckpt rewritten every epoch; with labels also best.ckpt, the epoch of the highest val/accuracy; with
-    ``every_epoch`` also a weights-only epochNN.ckpt per epoch (:class:`_EpochCheckpoints`).
+    """last.ckpt rewritten every epoch (:class:`_LastCheckpoint`); with labels also best.ckpt, the epoch of the
+    highest val/accuracy; with ``every_epoch`` also a weights-only epochNN.ckpt per epoch (:class:`_EpochCheckpoints`).
 
     Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
     save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
     checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
     is rewritten every epoch (atomically: Lightning writes through a temporary file).
     """
-    out = [ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)]
+    out = [_LastCheckpoint()]
     if labelled:
         out.append(ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
                                    auto_insert_metric_name=False, enable_version_counter=False))
@@ -288,7 +314,6 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             precision=args.precision,
             sync_batchnorm=args.sync_batchnorm,
             max_epochs=args.max_epochs,
-            max_steps=steps * args.max_steps if args.max_steps > 0 else -1,  # counted in optimizer steps
             limit_train_batches=args.limit_train_batches,
             # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
             limit_val_batches=args.limit_val_batches if labelled else 0,
@@ -299,7 +324,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
                        *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
                        LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                           nrow=max(1, round(args.gif_samples ** 0.5))),
-                       *([DisentanglementScores()] if factors else []), *callbacks],
+                       *([DisentanglementScores()] if factors else []),
+                       *([StopAfterBatches(args.max_steps)] if args.max_steps > 0 else []), *callbacks],
             log_every_n_steps=args.log_every_n_steps,
         )
     except MisconfigurationException as err:  # e.g. --accelerator gpu on a machine without one

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from infogan.data import IDX_FILES, BadImageError, EpochShuffle, ImageFiles, InfoGANDataModule, load_mnist
+from infogan.data import IDX_FILES, BadImageError, ImageFiles, InfoGANDataModule, load_mnist
 from tests.helpers import corrupt_folder, make_jpegs
 
 
@@ -30,16 +30,6 @@ def test_missing_mnist_names_the_folder_it_looked_in(tmp_path):
 def test_unknown_dataset_lists_the_choices():
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of mnist"):
         InfoGANDataModule("imagenet")
-
-
-def test_epoch_order_is_fixed_by_seed_and_epoch():
-    a, b = EpochShuffle(100, seed=1), EpochShuffle(100, seed=1)
-    first = list(a)
-    assert sorted(first) == list(range(100)) and first == list(b)
-    a.set_epoch(1)
-    assert list(a) != first  # a new order each epoch...
-    b.set_epoch(1)
-    assert list(a) == list(b)  # ...that a resumed run reproduces
 
 
 def test_celeba_images_are_center_cropped_resized_and_scaled(fake_celeba):
