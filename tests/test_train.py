@@ -413,12 +413,13 @@ def test_a_bad_image_read_by_a_worker_process_is_still_one_line(tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_sigterm_ends_the_run_with_status_143_and_a_checkpoint_to_resume(mnist_dir, tmp_path):
+def test_sigterm_ends_the_run_with_status_143_and_its_checkpoint_resumes_exactly(mnist_dir, tmp_path):
     import signal
     import time
 
-    cmd = [sys.executable, "-m", "infogan.train", "--data_dir", str(mnist_dir), "--batch_size", "16",
-           "--limit_train_batches", "20", "--limit_val_batches", "0", "--max_epochs", "5", "--log_dir", str(tmp_path)]
+    flags = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "20", "--limit_val_batches",
+             "0", "--max_epochs", "2"]
+    cmd = [sys.executable, "-m", "infogan.train", *flags, "--log_dir", str(tmp_path)]
     import threading
 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # the progress bar is on stdout
@@ -443,3 +444,9 @@ def test_sigterm_ends_the_run_with_status_143_and_a_checkpoint_to_resume(mnist_d
     state = torch.load(saved, weights_only=True)
     assert 0 < state["global_step"] < 2 * 20 and state["epoch"] == 0  # the partial first epoch was kept
     assert not list(saved.parent.glob(".*tmp"))
+
+    main(flags + ["--log_dir", str(tmp_path), "--ckpt_path", str(saved)])  # resumed where the signal stopped it
+    main(flags + ["--log_dir", str(tmp_path / "straight")])
+    resumed, straight = (torch.load(d / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+                         for d in (tmp_path, tmp_path / "straight"))
+    assert _same_weights_and_optimizer_state(resumed, straight)
