@@ -71,7 +71,10 @@ class InfoGAN(pl.LightningModule):
         beta1, beta2: Adam betas (the paper: 0.5, 0.999).
         lambda_cat, lambda_cont: weights of the information term for categorical and continuous codes.
         lambda_real: weight of the invariance term on real images (:mod:`infogan.consistency`); 0 turns it off.
-        style_rotation, style_shear: the invariance term's largest rotation (degrees) and shear of a real image.
+        lambda_fake_views: weight of the categorical information term on restyled fakes: Q must recover the
+            generator's category from a randomly rotated, sheared, scaled, shifted or thinned copy of the image, so
+            the generator cannot tell its categories apart by slant or stroke width alone; 0 turns it off.
+        style_rotation, style_shear: the restyling's largest rotation (degrees) and shear, for both terms above.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
 
     All arguments are plain data, so checkpoints load with ``weights_only=True``.
@@ -98,6 +101,7 @@ class InfoGAN(pl.LightningModule):
         lambda_cat: float = 1.0,
         lambda_cont: float = 0.1,
         lambda_real: float = 0.0,
+        lambda_fake_views: float = 0.0,
         style_rotation: float = MAX_ROTATION_DEG,
         style_shear: float = MAX_SHEAR,
         seed: int = 0,
@@ -232,10 +236,13 @@ class InfoGAN(pl.LightningModule):
         loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
         logs = {"d(x)": torch.sigmoid(logit_real.detach()).mean(), "d(g(z))": torch.sigmoid(logit_fake.detach()).mean()}
         if self.hparams.lambda_real and self.latent.categorical:
-            styled = random_style(real, self._latent_rng, self.hparams.style_rotation, self.hparams.style_shear)
-            invariance = self._real_invariance(h_real, d.trunk(styled))
+            invariance = self._real_invariance(h_real, d.trunk(self._restyle(real)))
             loss = loss + self.hparams.lambda_real * invariance
             logs["mi/real_views"] = -invariance.detach()
+        if self.hparams.lambda_fake_views and self.latent.categorical:
+            view_nll = self._fake_view_nll(fake, codes)
+            loss = loss + self.hparams.lambda_fake_views * view_nll
+            logs["info/fake_views"] = view_nll.detach()
         return loss, logs
 
     def generator_loss(self, fake: torch.Tensor, codes: LatentSample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -246,8 +253,20 @@ class InfoGAN(pl.LightningModule):
         d = self.discriminator
         h = d.trunk(fake)
         nll = self.latent.nll(d.q(h), codes)
-        info = self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
-        return adversarial_loss(d.head(h).squeeze(1), True) + info, nll
+        loss = adversarial_loss(d.head(h).squeeze(1), True)
+        loss = loss + self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
+        if self.hparams.lambda_fake_views and self.latent.categorical:
+            loss = loss + self.hparams.lambda_fake_views * self._fake_view_nll(fake, codes)
+        return loss, nll
+
+    def _restyle(self, images: torch.Tensor) -> torch.Tensor:
+        """A random restyling of images (B, C, H, W) (:func:`infogan.consistency.random_style`), differentiable."""
+        return random_style(images, self._latent_rng, self.hparams.style_rotation, self.hparams.style_shear)
+
+    def _fake_view_nll(self, fake: torch.Tensor, codes: LatentSample) -> torch.Tensor:
+        """-log Q(c_k | restyled fake) summed over the categorical codes: the information term on another view."""
+        logits, _, _ = self.latent.split_q(self.discriminator.q(self.discriminator.trunk(self._restyle(fake))))
+        return sum(F.cross_entropy(lg.float(), codes.categorical[:, i]) for i, lg in enumerate(logits))
 
     def _real_invariance(self, h_real: torch.Tensor, h_styled: torch.Tensor) -> torch.Tensor:
         """Minus I(c; c') between Q's categories of real images and of their restyled copies, summed over codes."""

@@ -29,7 +29,7 @@ from infogan.latent import PRIORS
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
                "noise_prior", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d", "lambda_cat",
-               "lambda_cont", "lambda_real", "style_rotation", "style_shear", "seed")
+               "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear", "seed")
 
 
 def model_defaults() -> dict:
@@ -142,11 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the invariance of Q's categories on real images under random rotation, shear, "
                         "scale, shift and thinner strokes (IIC); 0: off, the paper's InfoGAN; "
                         + _recipe_help("lambda_real"))
+    g.add_argument("--lambda_fake_views", type=float, default=None,
+                   help="weight of the categorical information term on restyled fakes (Q must recover the "
+                        "generator's category after the same restyling); 0: off; " + _recipe_help("lambda_fake_views"))
     g.add_argument("--style_rotation", type=float, default=None,
-                   help="with --lambda_real: the largest rotation of a real image, in degrees; default "
-                        f"{d['style_rotation']}")
+                   help="the restyling's largest rotation of an image, in degrees (--lambda_real, --lambda_fake_views);"
+                        f" default {d['style_rotation']}")
     g.add_argument("--style_shear", type=float, default=None,
-                   help=f"with --lambda_real: the largest shear of a real image; default {d['style_shear']}")
+                   help=f"the restyling's largest shear of an image; default {d['style_shear']}")
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
                    help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))
