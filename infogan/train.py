@@ -237,6 +237,11 @@ class _LastCheckpoint(ModelCheckpoint):
         if trainer.should_stop and batch_idx + 1 < trainer.num_training_batches:
             self.on_train_epoch_end(trainer, pl_module)  # the save of an epoch's end, with this batch's state
 
+    @property
+    def state_key(self) -> str:
+        # the key a plain ModelCheckpoint had, so checkpoints written before this class still restore its state
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
 
 def checkpointing(labelled: bool, every_epoch: bool = False) -> list[pl.Callback]:
     """last.ckpt rewritten every epoch (:class:`_LastCheckpoint`); with labels also best.ckpt, the epoch of the
