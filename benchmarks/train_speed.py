@@ -3,7 +3,8 @@
     python benchmarks/train_speed.py --data_dir ../shared/data --steps 30 --rounds 3 --json speed.json
 
 Two steps are measured: ``default``, what ``python -m infogan.train --dataset mnist`` trains (the MNIST recipe, with
-the invariance term on real images), and ``paper``, the paper's InfoGAN step (``--lambda_real 0``). Each against its
+the invariance term on real images and the information term on restyled fakes), and ``paper``, the paper's InfoGAN
+step (``--lambda_real 0 --lambda_fake_views 0``). Each against its
 plain twin, in ONE process, alternating the contenders round by round so drifts in machine load hit all alike:
 
 (a) ``lightning``: the training CLI's own model and ``Trainer`` (:func:`infogan.train.train`: TensorBoard logger,
@@ -35,22 +36,24 @@ from torch.utils.flop_counter import FlopCounterMode
 from infogan import InfoGAN, train
 from infogan.data import load_mnist, scale_images
 
+# The recipe's terms beyond the paper's InfoGAN (infogan.consistency): what the "default" step adds to "paper".
+TERMS = ("lambda_real", "lambda_fake_views")
+
 
 # ---------------------------------------------------------------------- (b) the plain loop
 class PlainLoop:
     """The package's training step (its networks and loss code) in a hand-written loop, without Lightning."""
 
-    def __init__(self, images, batch_size: int, seed: int = 0, adam: str = "fused", lambda_real: float = 0.0,
-                 **model_kwargs) -> None:
+    def __init__(self, images, batch_size: int, seed: int = 0, adam: str = "fused", **model_kwargs) -> None:
         """``images``: (N, C, H, W) uint8, or a dataset with ``__getitems__`` (dSprites renders its batches);
-        ``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``;
-        ``lambda_real``: the invariance term's weight (the MNIST recipe: 1; the paper: 0); ``model_kwargs``: more
-        :class:`InfoGAN` settings (another preset, ``g_steps``, ...)."""
+        ``adam``: the Adam implementation, ``"fused"`` (the package's), ``"foreach"`` or ``"loop"``; ``model_kwargs``:
+        :class:`InfoGAN` settings (the terms of a recipe, another preset, ``g_steps``, ...); left out, the
+        constructor's defaults: the paper's step."""
         if adam not in ("fused", "foreach", "loop"):
             raise ValueError(f"adam must be 'fused', 'foreach' or 'loop', got {adam!r}")
         torch.manual_seed(seed)
         # its networks, latent spec and losses; no Trainer
-        self.model = InfoGAN(seed=seed, lambda_real=lambda_real, **model_kwargs)
+        self.model = InfoGAN(seed=seed, **model_kwargs)
         self.g, self.d, self.spec = self.model.generator, self.model.discriminator, self.model.latent
         hp = self.model.hparams
         kind = dict(fused=adam == "fused", foreach=adam == "foreach")
@@ -118,21 +121,21 @@ class _StepTimer(pl.Callback):
 
 
 def lightning_images_per_second(data_dir: str, batch_size: int, steps: int, warmup: int, log_dir: str,
-                                 lambda_real: float) -> float:
-    """Images per second of the training CLI's own run, timed from batch ``warmup`` on."""
+                                 terms: dict[str, float]) -> float:
+    """Images per second of the training CLI's own run with these ``TERMS`` settings, timed from batch ``warmup``."""
     timer = _StepTimer(warmup)
     args = train.build_parser().parse_args([
         "--data_dir", data_dir, "--batch_size", str(batch_size), "--max_steps", str(warmup + steps),
         "--limit_val_batches", "0", "--no_download", "--accelerator", "cpu", "--devices", "1", "--log_dir", log_dir,
-        "--lambda_real", str(lambda_real)])
+        *[arg for key, value in terms.items() for arg in (f"--{key}", str(value))]])
     train.train(args, callbacks=[timer])
     return steps * batch_size / (timer.end - timer.start)
 
 
 # ---------------------------------------------------------------------- hardware
-def step_gflop(images: torch.Tensor, batch_size: int, lambda_real: float) -> float:
+def step_gflop(images: torch.Tensor, batch_size: int, terms: dict[str, float]) -> float:
     """FLOPs of one full training step (both forwards and backwards), in GFLOP."""
-    loop = PlainLoop(images, batch_size, lambda_real=lambda_real)
+    loop = PlainLoop(images, batch_size, **terms)
     with FlopCounterMode(display=False) as counter:
         loop.step()
     return counter.get_total_flops() / 1e9
@@ -164,14 +167,14 @@ def main(argv=None) -> dict:
 
     images = load_mnist(args.data_dir, train=True, download=False).images
     torch.manual_seed(0)
-    # the step -> its invariance weight: the CLI's recipe for the dataset, and the paper's InfoGAN
-    steps = {"default": train.recipe(args.dataset)["lambda_real"], "paper": 0.0}
+    # the step -> the weights of the terms beyond the paper's: the CLI's recipe for the dataset, and none
+    steps = {"default": {k: train.recipe(args.dataset)[k] for k in TERMS}, "paper": dict.fromkeys(TERMS, 0.0)}
     rates = {name: {"lightning": [], "plain": []} for name in steps}
     for r in range(args.rounds):
-        for name, lambda_real in steps.items():
+        for name, terms in steps.items():
             rates[name]["lightning"].append(lightning_images_per_second(
-                args.data_dir, args.batch_size, args.steps, args.warmup, args.log_dir, lambda_real))
-            rates[name]["plain"].append(PlainLoop(images, args.batch_size, seed=r, lambda_real=lambda_real)
+                args.data_dir, args.batch_size, args.steps, args.warmup, args.log_dir, terms))
+            rates[name]["plain"].append(PlainLoop(images, args.batch_size, seed=r, **terms)
                                         .images_per_second(args.steps, args.warmup))
             print(f"round {r}, {name} step: lightning {rates[name]['lightning'][-1]:.1f} img/s, "
                   f"plain {rates[name]['plain'][-1]:.1f} img/s", file=sys.stderr)
@@ -179,11 +182,11 @@ def main(argv=None) -> dict:
     result = {"peak_gflops": peak, "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
               "threads": torch.get_num_threads(), "torch": torch.__version__}
     rows = [("fp32 matmul peak of this machine", f"{peak:.0f} GFLOP/s")]
-    for name, lambda_real in steps.items():
+    for name, terms in steps.items():
         lightning, plain = (statistics.median(rates[name][k]) for k in ("lightning", "plain"))
-        gflop = step_gflop(images, args.batch_size, lambda_real)
+        gflop = step_gflop(images, args.batch_size, terms)
         result[name] = {
-            "lambda_real": lambda_real,
+            **terms,
             "lightning_img_per_s": lightning, "plain_img_per_s": plain, "ratio": lightning / plain,
             "gflop_per_step": gflop, "lightning_gflops": gflop * lightning / args.batch_size,
             "plain_gflops": gflop * plain / args.batch_size,

@@ -75,8 +75,9 @@ _PHOTOS = dict(image_sizes=(32, 64), num_classes=None, storage="files", presets=
                recipe=dict(categorical=[10] * 10, continuous=0, noise_dim=128))
 
 DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info in (
-    # the invariance term on real images measurably keeps similar digits apart (README, Results)
-    DatasetInfo("mnist", **_IDX, recipe=dict(lambda_real=1.0), idx_name="MNIST",
+    # the invariance term on real images and the information term on restyled fakes keep similar digits apart
+    # (README, Results)
+    DatasetInfo("mnist", **_IDX, recipe=dict(lambda_real=1.0, lambda_fake_views=1.0), idx_name="MNIST",
                 where="MNIST/raw/ (IDX files; downloaded if missing)"),
     # the invariance term is untested on clothes, so Fashion-MNIST trains the paper's InfoGAN
     DatasetInfo("fashion_mnist", **_IDX, idx_name="FashionMNIST",
