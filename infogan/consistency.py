@@ -1,4 +1,4 @@
-"""Q's categories on *real* images: invariant to nuisance transformations (an option, off by default).
+"""The restyling of images and the invariance of Q's categories under it (on in the MNIST recipe, off elsewhere).
 
 Why: InfoGAN's objective is indifferent between partitions. On MNIST a categorical code can split two digits by
 style (slant, stroke width) while a continuous code carries their identity, and the MI bound is just as full (see
@@ -9,7 +9,9 @@ should not split on: rotation and shear (slant), scale and translation (size, po
 bolder ones: dilating a 4 can close its top into a 9, asking Q to give both one category. Measured on the seed that
 merged 4 and 9 (README, results): with bolder and thinner strokes, or with no stroke change at all, 4 and 9 still
 shared two categories after 3 epochs; with thinner strokes only they were apart. Since the same Q head also predicts
-the generator's codes, the generator's categories follow.
+the generator's codes, the generator's categories follow, mostly: on other seeds the generator still kept two
+categories of 4s and 9s apart by slant, so the MNIST recipe also asks Q to recover the generator's category from a
+restyled fake (``lambda_fake_views`` in :mod:`infogan.infogan_module`, with :func:`random_style` below).
 
 Pure torch, no Lightning. Images are (N, C, H, W) in [-1, 1] with ink bright (+1), as in MNIST.
 """
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 
 # Ranges of the random transformations: wide enough to span the slants of one digit, mild enough that a digit keeps
 # its identity (a 6 must not become a 9). Rotation and shear are InfoGAN settings (``style_rotation``,
-# ``style_shear``) with these defaults: on the seed that still merged 4 and 9 under +-15 degrees and +-0.2 the two
+# ``style_shear``) with these defaults: on a seed that merged 4 and 9 under +-15 degrees and +-0.2 the two
 # categories split the 4s and 9s by slant (upright / slanted); at +-25 and +-0.4 they were apart (README, results).
 MAX_ROTATION_DEG = 25.0
 MAX_SHEAR = 0.4
