@@ -123,9 +123,8 @@ def evaluate_samples(model, judge: SampleJudge, per_category: int = 1000, batch_
     k = model.latent.categorical[0]
     out = sample_scores(torch.cat(categories), torch.cat(classes), k, judge.num_classes)
     out["shared"] = shared_classes(out["per_category"])
-    out["frechet_distance"] = float(judge.distances["frechet_distance"][0].compute())
-    out["inception_fid"] = float(judge.distances["inception_fid"][0].compute()) if "inception_fid" in judge.distances \
-        else None
+    out.update(frechet_distance=None, inception_fid=None)  # the second stays None without --inception_weights
+    out.update({name: float(metric.compute()) for name, (metric, _) in judge.distances.items()})
     out.update(per_category_samples=per_category, classifier_accuracy=judge.accuracy, num_classes=judge.num_classes)
     return out
 

@@ -90,9 +90,6 @@ class ResumableLoader(DataLoader):
         self._resume = (int(state["epoch"]), int(state["batches"]))
 
     def __iter__(self) -> Iterator:
-        return self._batches()
-
-    def _batches(self) -> Iterator:
         # A generator: nothing runs, and no worker prefetches, until the first batch is asked for, which is after
         # Lightning has set the epoch on the sampler (and loaded the state on resume).
         start = 0
