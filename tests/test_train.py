@@ -191,6 +191,8 @@ def test_a_run_stopped_mid_epoch_resumes_at_its_batch_exactly(mnist_dir, tmp_pat
     for name, seen in (("steps", split), ("twice", twice), ("killed", killed)):
         assert seen == straight, name
         assert _same_weights_and_optimizer_state(torch.load(last(name), weights_only=True), reference), name
+        # one progress frame per epoch, also for the epoch that was cut short and finished after the resume
+        assert len(gif_frames(tmp_path / name / "version_0" / "media" / "progress.gif")) == 3, name
 
 
 def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, capsys, tmp_path):
