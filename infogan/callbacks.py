@@ -227,7 +227,7 @@ class SaveOnInterrupt(pl.Callback):
             return  # nothing trained yet, nothing to keep
         target = folder / "interrupted.ckpt"
         tmp = folder / ".interrupted.ckpt.tmp"
-        trainer.save_checkpoint(tmp)  # every rank takes part; rank zero writes
+        trainer.save_checkpoint(tmp, weights_only=False)  # a full one (optimizers too); every rank takes part
         if trainer.is_global_zero:
             os.replace(tmp, target)
         self.saved = target
