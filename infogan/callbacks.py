@@ -13,6 +13,8 @@ from typing import Optional
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
+from pytorch_lightning.callbacks.progress.tqdm_progress import convert_inf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from infogan import dsprites, render
@@ -231,3 +233,20 @@ class SaveOnInterrupt(pl.Callback):
         if trainer.is_global_zero:
             os.replace(tmp, target)
         self.saved = target
+
+
+class EpochProgressBar(TQDMProgressBar):
+    """Lightning's tqdm bar, also titled and sized in an epoch resumed in its middle.
+
+    Lightning does not call ``on_train_epoch_start`` for an epoch a checkpoint was written inside (it had started),
+    so its bar would read ``Training: 1346/?``, as if the resumed epoch had no end. Here it reads ``Epoch 5:
+    1346/2000`` and counts its rate and time left from the resumed batch on.
+    """
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        super().on_train_start(trainer, pl_module)
+        if trainer.fit_loop.restarted_mid_epoch:
+            done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+            self.train_progress_bar.reset(total=convert_inf(self.total_train_batches))
+            self.train_progress_bar.initial = self.train_progress_bar.n = done
+            self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch}")

@@ -15,11 +15,18 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from infogan import cli, datasets
-from infogan.callbacks import DisentanglementScores, LatentTraversalGIF, SampleGrid, SaveOnInterrupt, StopAfterBatches
+from infogan.callbacks import (
+    DisentanglementScores,
+    EpochProgressBar,
+    LatentTraversalGIF,
+    SampleGrid,
+    SaveOnInterrupt,
+    StopAfterBatches,
+)
 from infogan.checkpoint import check_compatible, read_hparams
 from infogan.data import BadImageError, InfoGANDataModule
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
@@ -327,8 +334,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             limit_val_batches=args.limit_val_batches if labelled else 0,
             fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
             logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
-            # TQDM explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
-            callbacks=[TQDMProgressBar(), SampleGrid(),
+            # tqdm explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
+            callbacks=[EpochProgressBar(), SampleGrid(),
                        *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
                        LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                           nrow=max(1, round(args.gif_samples ** 0.5))),

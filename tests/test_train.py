@@ -135,14 +135,18 @@ def test_resume_continues_epoch_step_and_optimizer_state(mnist_dir, tmp_path):
 
 
 class _RecordBatches(pl.Callback):
-    """Records (epoch, index in epoch, label sum) of every trained batch; sends SIGTERM after batch ``sigterm_at``."""
+    """Records (epoch, index in epoch, label sum) of every trained batch, and what the progress bar shows then;
+    sends SIGTERM after batch ``sigterm_at``."""
 
     def __init__(self, sigterm_at: int = 0) -> None:
         self.seen: list[tuple[int, int, int]] = []
+        self.bars: list[tuple[str, int, int]] = []
         self.sigterm_at = sigterm_at
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.seen.append((trainer.current_epoch, batch_idx, int(batch[1].sum())))
+        bar = trainer.progress_bar_callback.train_progress_bar
+        self.bars.append((bar.desc, bar.n, bar.total))
         if len(self.seen) == self.sigterm_at:
             os.kill(os.getpid(), signal.SIGTERM)  # Lightning stops after this batch, as for a scheduler's kill
 
@@ -169,6 +173,8 @@ def test_a_run_stopped_mid_epoch_resumes_at_its_batch_exactly(mnist_dir, tmp_pat
             main(common + ["--log_dir", str(tmp_path / log_dir), *extra], callbacks=[record])
         except SystemExit as stop:
             assert stop.code == 143 and sigterm_at
+        # the bar names the epoch and its length in a resumed epoch too (Lightning's own read "Training: 2/?")
+        assert record.bars == [(f"Epoch {e}: ", i + 1, 3) for e, i, _ in record.seen], log_dir
         return record.seen
 
     def last(log_dir: str, name: str = "last") -> Path:
