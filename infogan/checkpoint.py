@@ -32,7 +32,7 @@ DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
     "noise_std": 1.0, "preset": "mnist", "channels": 1, "spectral_norm": False, "lr_g": 1e-3, "lr_d": 2e-4,
     "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
     "noise_prior": "gaussian", "spectral_norm_q": False, "g_steps": 1, "style_rotation": 15.0, "style_shear": 0.2,
-    "lambda_fake_views": 0.0,
+    "lambda_fake_views": 0.0, "lambda_cr": 0.0,
 })
 
 
@@ -82,6 +82,9 @@ def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) 
     ckpt_hparams = complete_hparams(ckpt_hparams)
     diffs = [f"{k}={ckpt_hparams[k]!r} (flags: {hparams.get(k)!r})" for k in ARCHITECTURE_KEYS
              if ckpt_hparams[k] != hparams.get(k)]
+    if (ckpt_hparams["lambda_cr"] > 0) != (hparams.get("lambda_cr", 0) > 0):  # the pair classifier, its optimizer
+        diffs.append(f"lambda_cr={ckpt_hparams['lambda_cr']!r} (flags: {hparams.get('lambda_cr')!r}; the "
+                     f"contrastive term cannot be switched on or off in a resumed run)")
     if diffs:
         raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")

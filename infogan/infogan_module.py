@@ -11,6 +11,9 @@ One training step (manual optimization, two optimizers):
 
        loss_g = bce(D(fake), 1) + sum_k lambda_k NLL_k(Q(fake), c)
 
+With ``lambda_cr`` (InfoGAN-CR), a pair classifier is stepped first (optimizer 2) on pairs of fakes sharing one
+code, and the generator's loss adds ``lambda_cr`` times the classifier's cross-entropy on such pairs.
+
 Q is stepped with D's optimizer, as in the authors' official code: the information term reaches Q (and the shared
 trunk) in step 2 and G in step 3. During step 3 ``toggled_optimizer`` switches ``requires_grad`` off on D's
 parameters, so the backward pass computes no weight gradients for D that would be thrown away.
@@ -35,7 +38,7 @@ from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 from infogan.consistency import MAX_ROTATION_DEG, MAX_SHEAR, iic_loss, random_style
 from infogan.latent import CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
-from infogan.networks import build_networks
+from infogan.networks import build_networks, build_pair_classifier
 
 _MASK63 = (1 << 63) - 1
 
@@ -75,6 +78,9 @@ class InfoGAN(pl.LightningModule):
             generator's category from a randomly rotated, sheared, scaled, shifted or thinned copy of the image, so
             the generator cannot tell its categories apart by slant or stroke width alone; 0 turns it off.
         style_rotation, style_shear: the restyling's largest rotation (degrees) and shear, for both terms above.
+        lambda_cr: weight of InfoGAN-CR's contrastive term (Lin et al. 2020) in the generator's loss: a pair
+            classifier, trained with D's learning rate, must tell which code two generated images share
+            (:meth:`LatentSpec.sample_pairs`); 0 turns it off and builds no classifier.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
 
     All arguments are plain data, so checkpoints load with ``weights_only=True``.
@@ -104,12 +110,15 @@ class InfoGAN(pl.LightningModule):
         lambda_fake_views: float = 0.0,
         style_rotation: float = MAX_ROTATION_DEG,
         style_shear: float = MAX_SHEAR,
+        lambda_cr: float = 0.0,
         seed: int = 0,
     ) -> None:
         super().__init__()
         categorical = [int(k) for k in categorical]  # a list, never a tuple or tensor: plain data in checkpoints
         self.save_hyperparameters()
         self.automatic_optimization = False
+        if not 0 <= lambda_cr < float("inf"):
+            raise ValueError(f"--lambda_cr must be a finite number >= 0 (0: off), got {lambda_cr}")
         if g_steps < 1:
             raise ValueError(f"g_steps must be >= 1 (generator updates per batch), got {g_steps}")
         for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
@@ -119,6 +128,8 @@ class InfoGAN(pl.LightningModule):
                                  noise_std, noise_prior)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
                                                             spectral_norm, spectral_norm_q)
+        self.pair_classifier = (build_pair_classifier(preset, channels, len(self.latent.code_names))
+                                if lambda_cr > 0 else None)
         self._latent_rng = torch.Generator()
         self.val_metrics = torch.nn.ModuleDict()  # filled in setup() once the data's classes are known
 
@@ -190,18 +201,25 @@ class InfoGAN(pl.LightningModule):
 
     @property
     def steps_per_batch(self) -> int:
-        """Optimizer steps per batch, what Lightning's ``global_step`` counts: one for D + Q, ``g_steps`` for G."""
-        return 1 + self.hparams.g_steps
+        """Optimizer steps per batch, what Lightning's ``global_step`` counts: one for D + Q, ``g_steps`` for G, one
+        for the pair classifier with ``lambda_cr``."""
+        return 1 + self.hparams.g_steps + (self.pair_classifier is not None)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]
         codes = self._draw_codes(real.shape[0])
+        pairs = None
+        if self.pair_classifier is not None:  # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
+            first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
+            pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
         fake = self.generator(self.latent.to_input(codes))
+        cr_logs = self._pair_step(pairs) if pairs is not None else {}  # first, as in InfoGAN-CR's code
         d_logs = self._discriminator_step(real, fake.detach(), codes)
-        g_logs = self._generator_step(fake, codes)
+        g_logs = self._generator_step(fake, codes, pairs)
         for _ in range(self.hparams.g_steps - 1):  # further generator updates: the same codes, the updated generator
-            g_logs = self._generator_step(self.generator(self.latent.to_input(codes)), codes)
+            g_logs = self._generator_step(self.generator(self.latent.to_input(codes)), codes, pairs)
         self.log("loss/d", d_logs.pop("loss/d"), prog_bar=True)
+        self.log_dict(cr_logs)
         self.log_dict(g_logs["progress"], prog_bar=True)
         self.log_dict({**d_logs, **g_logs["other"]})
 
@@ -245,8 +263,11 @@ class InfoGAN(pl.LightningModule):
             logs["info/fake_views"] = view_nll.detach()
         return loss, logs
 
-    def generator_loss(self, fake: torch.Tensor, codes: LatentSample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The generator's loss on fakes (B, C, H, W) that keep their graph: fool D, and let Q recover the codes.
+    def generator_loss(self, fake: torch.Tensor, codes: LatentSample, pairs: Optional[tuple] = None
+                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The generator's loss on fakes (B, C, H, W) that keep their graph: fool D, and let Q recover the codes;
+        with ``pairs`` (:meth:`LatentSpec.sample_pairs`, on this device) and ``lambda_cr``, also let the pair
+        classifier tell which code each pair of fakes drawn from them shares.
 
         Returns (scalar loss, {code name: -log Q(c_k | x)} in nats, with graph).
         """
@@ -257,7 +278,22 @@ class InfoGAN(pl.LightningModule):
         loss = loss + self.latent.info_loss(nll, self.hparams.lambda_cat, self.hparams.lambda_cont)
         if self.hparams.lambda_fake_views and self.latent.categorical:
             loss = loss + self.hparams.lambda_fake_views * self._fake_view_nll(fake, codes)
+        if pairs is not None:
+            first, second, shared = pairs
+            pair_fakes = (self.generator(self.latent.to_input(first)), self.generator(self.latent.to_input(second)))
+            loss = loss + self.hparams.lambda_cr * self.pair_loss(*pair_fakes, shared)[0]
         return loss, nll
+
+    def pair_loss(self, first: torch.Tensor, second: torch.Tensor, shared: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """InfoGAN-CR's contrastive term: cross-entropy of the pair classifier on image pairs (B, C, H, W) x 2
+        against the index of the code each pair shares (B,). Generator and classifier both minimise it.
+
+        Returns (scalar loss, detached accuracy).
+        """
+        logits = self.pair_classifier(first, second).float()
+        accuracy = (logits.detach().argmax(dim=1) == shared).float().mean()
+        return F.cross_entropy(logits, shared), accuracy
 
     def _restyle(self, images: torch.Tensor) -> torch.Tensor:
         """A random restyling of images (B, C, H, W) (:func:`infogan.consistency.random_style`), differentiable."""
@@ -285,11 +321,25 @@ class InfoGAN(pl.LightningModule):
             opt_d.step()
         return {"loss/d": loss.detach(), **logs}
 
-    def _generator_step(self, fake: torch.Tensor, codes: LatentSample) -> dict:
-        """Update G: fool the (just updated) D and make the codes recoverable by Q."""
+    def _pair_step(self, pairs: tuple) -> dict:
+        """Update the pair classifier on pairs of fakes drawn without a graph (G is not trained here)."""
+        opt_cr = self.optimizers()[2]
+        with torch.no_grad():
+            first, second = (self.generator(self.latent.to_input(p)) for p in pairs[:2])
+        with self.toggled_optimizer(opt_cr):
+            loss, accuracy = self.pair_loss(first, second, pairs[2])
+            self._check_finite("loss/cr", loss)
+            opt_cr.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt_cr.step()
+        return {"loss/cr": loss.detach(), "cr/accuracy": accuracy}
+
+    def _generator_step(self, fake: torch.Tensor, codes: LatentSample, pairs: Optional[tuple] = None) -> dict:
+        """Update G: fool the (just updated) D and make the codes recoverable by Q (and, with ``pairs``, by the
+        pair classifier)."""
         opt_g = self.optimizers()[1]
         with self.toggled_optimizer(opt_g):
-            loss, nll = self.generator_loss(fake, codes)
+            loss, nll = self.generator_loss(fake, codes, pairs)
             self._check_finite("loss/g", loss)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss)
@@ -331,7 +381,7 @@ class InfoGAN(pl.LightningModule):
     def on_train_start(self) -> None:
         # A resumed run restores its optimizers' state, learning rates included; the rates given now win, so that
         # "resume with a lower --lr_g" (the advice after a diverged run) does what it says.
-        for optimizer, lr in zip(self.trainer.optimizers, (self.hparams.lr_d, self.hparams.lr_g)):
+        for optimizer, lr in zip(self.trainer.optimizers, (self.hparams.lr_d, self.hparams.lr_g, self.hparams.lr_d)):
             for group in optimizer.param_groups:
                 group["lr"] = lr
 
@@ -341,7 +391,10 @@ class InfoGAN(pl.LightningModule):
         # Fused Adam updates all tensors in one kernel: the per-parameter loop is ~20% of a CPU step otherwise.
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr_d, betas=betas, fused=True)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=betas, fused=True)
-        return [opt_d, opt_g]
+        if self.pair_classifier is None:
+            return [opt_d, opt_g]
+        # InfoGAN-CR trains its pair classifier with D's learning rate (2e-3 on dSprites)
+        return [opt_d, opt_g, torch.optim.Adam(self.pair_classifier.parameters(), lr=hp.lr_d, betas=betas, fused=True)]
 
 
 if __name__ == "__main__":  # the design card's command; the training CLI lives in infogan.train (imported only here)

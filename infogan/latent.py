@@ -166,6 +166,28 @@ class LatentSpec:
         cont = self._override(cont, continuous, "continuous")
         return LatentSample(z.float().cpu(), cat, cont)
 
+    def sample_pairs(self, n: int, generator: Optional[torch.Generator] = None
+                     ) -> tuple[LatentSample, LatentSample, torch.Tensor]:
+        """InfoGAN-CR's contrastive pairs: n pairs of draws that share their noise and exactly one code.
+
+        Why: a classifier shown the two images of a pair can tell which code they share only if each code changes
+        the image in a way of its own; the generator is trained to make that easy (Lin et al. 2020, section 4).
+        The other codes are drawn independently on each side (InfoGAN-CR's "gap" between them is 0, as in its
+        dSprites runs), so a categorical code may also coincide by chance (probability 1/K).
+
+        Returns:
+            (first, second, shared): two :class:`LatentSample` of n rows with the same z, and ``shared`` (n,) long,
+            the index in :attr:`code_names` of the code both rows hold, drawn uniformly.
+        """
+        first = self.sample(n, generator)
+        other = self.sample(n, generator, z=first.z)
+        shared = torch.randint(len(self.code_names), (n,), generator=generator)
+        same = F.one_hot(shared, len(self.code_names)).bool()
+        same_cat, same_cont = same[:, : self.num_categorical], same[:, self.num_categorical:]
+        second = LatentSample(first.z, torch.where(same_cat, first.categorical, other.categorical),
+                              torch.where(same_cont, first.continuous, other.continuous))
+        return first, second, shared
+
     def _override(self, drawn: torch.Tensor, values: CodeValues, kind: str) -> torch.Tensor:
         """Replace drawn codes by the fixed ``values`` (see :meth:`sample`), checking them."""
         if values is None:

@@ -1,4 +1,4 @@
-"""Generator, discriminator (shared trunk + adversarial head + Q head) and weight init.
+"""Generator, discriminator (shared trunk + adversarial head + Q head), InfoGAN-CR's pair classifier, weight init.
 
 Presets: ``mnist`` is the paper's MNIST nets (Chen et al. 2016, appendix C.1) layer for layer, 28 x 28; ``celeba32``
 the paper's CelebA nets (appendix C.3), 32 x 32; ``dcgan64`` DCGAN-style nets (Radford et al. 2016), 64 x 64. Fully
@@ -210,6 +210,30 @@ class CRTrunk(nn.Module):
         return self.net(x)
 
 
+class PairClassifier(nn.Module):
+    """InfoGAN-CR's contrastive discriminator (Lin et al. 2020): which code do the two images of a pair share?
+
+    Its own network, not a head on D's trunk, as in their code. 4x4 stride-2 convs 32, 32, 64, 64, lReLU(0.2), batch
+    norm after the activation of all but the first; FC 128, lReLU, BN; FC to one logit per code. Their layers are for
+    64 x 64; the flattened size follows ``image_size`` here, so every preset can use it.
+
+    Input: two image batches (N, C, S, S), stacked on channels. Output: (N, num_codes) logits.
+    """
+
+    def __init__(self, channels: int, image_size: int, num_codes: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i, (w_in, w_out) in enumerate([(2 * channels, 32), (32, 32), (32, 64), (64, 64)]):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [nn.BatchNorm2d(w_out)] if i else []
+            image_size //= 2  # a 4x4 stride-2 conv with padding 1 halves the side (rounding down)
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * image_size**2, 128),
+                                 nn.LeakyReLU(0.2, inplace=True), nn.BatchNorm1d(128), nn.Linear(128, num_codes))
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([first, second], dim=1))
+
+
 def init_weights(module: nn.Module) -> None:
     """DCGAN/InfoGAN init: conv and linear weights ~ N(0, 0.02), biases 0; BatchNorm scale ~ N(1, 0.02), shift 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -268,3 +292,10 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int, spect
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.utils.parametrizations.spectral_norm(module)
     return generator, discriminator
+
+
+def build_pair_classifier(preset: str, channels: int, num_codes: int) -> PairClassifier:
+    """An initialised :class:`PairClassifier` for the images of a preset."""
+    classifier = PairClassifier(channels, PRESETS[preset].size, num_codes)
+    classifier.apply(init_weights)
+    return classifier

@@ -36,7 +36,7 @@ from infogan.latent import PRIORS
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
                "noise_prior", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d", "lambda_cat",
-               "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear", "seed")
+               "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear", "lambda_cr", "seed")
 
 
 def model_defaults() -> dict:
@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                         f" default {d['style_rotation']}")
     g.add_argument("--style_shear", type=float, default=None,
                    help=f"the restyling's largest shear of an image; default {d['style_shear']}")
+    g.add_argument("--lambda_cr", type=float, default=None,
+                   help="weight of InfoGAN-CR's contrastive term: a pair classifier must tell which code two "
+                        "generated images share (Lin et al. 2020; about doubles a batch's cost); 0: off; "
+                        + _recipe_help("lambda_cr"))
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
                    help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))

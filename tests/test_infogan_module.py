@@ -28,11 +28,11 @@ def test_one_step_updates_d_then_g_and_the_d_step_leaves_g_untouched():
     seen = {}
     g_step = model._generator_step
 
-    def spy(fake, codes):  # runs between the D step and the G step of the same batch
+    def spy(fake, codes, pairs):  # runs between the D step and the G step of the same batch
         seen["g_changed_by_d_step"] = _changed(g0, model.generator)
         seen["d_changed_by_d_step"] = _changed(d0, model.discriminator)
         seen["d_after_d_step"] = _params(model.discriminator)
-        return g_step(fake, codes)
+        return g_step(fake, codes, pairs)
 
     model._generator_step = spy
     trainer = pl.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -120,9 +120,9 @@ def test_g_steps_updates_the_generator_that_often_per_batch():
     calls = []
     g_step = model._generator_step
 
-    def counting(fake, codes):
+    def counting(fake, codes, pairs):
         calls.append(float(fake.detach().sum()))
-        return g_step(fake, codes)
+        return g_step(fake, codes, pairs)
 
     model._generator_step = counting
     trainer = pl.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -132,3 +132,36 @@ def test_g_steps_updates_the_generator_that_often_per_batch():
     assert calls[0] != calls[1]  # the second update draws its fakes anew from the updated generator
     with pytest.raises(ValueError, match="g_steps must be >= 1"):
         InfoGAN(g_steps=0)
+
+
+def test_the_contrastive_term_adds_the_pair_classifiers_loss_to_g_and_trains_the_classifier_first():
+    torch.manual_seed(0)
+    model = InfoGAN(lambda_cr=2.0)
+    assert InfoGAN().pair_classifier is None and len(InfoGAN().configure_optimizers()) == 2  # off: nothing built
+    g = torch.Generator().manual_seed(0)
+    codes, (first, second, shared) = model.latent.sample(16, g), model.latent.sample_pairs(16, g)
+    fake = model.generator(model.latent.to_input(codes))
+    with_term, _ = model.generator_loss(fake, codes, (first, second, shared))
+    without, _ = model.generator_loss(fake, codes)
+    term, accuracy = model.pair_loss(*(model.generator(model.latent.to_input(p)) for p in (first, second)), shared)
+    assert torch.allclose(with_term - without, 2.0 * term, atol=1e-5)  # exactly lambda_cr times the classifier's loss
+    assert 0 < term.item() < 2 * math.log(len(model.latent.code_names)) and 0 <= accuracy <= 1
+
+    g0, cr0 = _params(model.generator), _params(model.pair_classifier)
+    seen = {}
+    pair_step = model._pair_step
+
+    def spy(pairs):  # the classifier's step comes before any G update of the batch
+        seen["g_changed_before"] = _changed(g0, model.generator)
+        return pair_step(pairs)
+
+    model._pair_step = spy
+    trainer = pl.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu")
+    trainer.fit(model, train_dataloaders=fake_batches())
+    assert model.steps_per_batch == 3 and trainer.global_step == 3  # the classifier, D + Q, G: one batch
+    assert seen["g_changed_before"] == set()
+    assert _changed(cr0, model.pair_classifier) == set(cr0)
+    assert math.isfinite(float(trainer.callback_metrics["loss/cr"])) and "cr/accuracy" in trainer.callback_metrics
+    with pytest.raises(ValueError, match="--lambda_cr must be a finite number >= 0"):
+        InfoGAN(lambda_cr=-1.0)

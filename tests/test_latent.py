@@ -145,3 +145,17 @@ def test_non_finite_continuous_values_are_refused():
         LatentSpec().sample(3, continuous=[float("nan"), 0.0])
     with pytest.raises(ValueError, match="continuous code 1 must be a finite number, got inf"):
         LatentSpec().sample(3, continuous=torch.tensor([[0.0, float("inf")]] * 3))
+
+
+def test_contrastive_pairs_share_the_noise_and_exactly_the_named_code():
+    spec = LatentSpec(categorical=(10,), continuous=3)
+    first, second, shared = spec.sample_pairs(4000, torch.Generator().manual_seed(0))
+    assert torch.equal(first.z, second.z)
+    same = torch.cat([first.categorical == second.categorical, first.continuous == second.continuous], dim=1)
+    rows = torch.arange(4000)
+    assert bool(same[rows, shared].all())  # the named code (in code_names order) is the same on both sides
+    others = same.clone()
+    others[rows, shared] = False
+    assert not others[:, 1:].any()  # every other continuous code is drawn anew
+    assert 0.04 < others[:, 0].float().mean() < 0.12  # a categorical one coincides by chance: 3/4 x 1/10
+    assert torch.bincount(shared, minlength=4).min() > 850  # every code is named, uniformly

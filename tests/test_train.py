@@ -208,6 +208,20 @@ def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, caps
     assert "categorical=[10] (flags: [10, 5])" in line and "continuous=2 (flags: 3)" in line
 
 
+def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, capsys):
+    log_dir = tmp_path / "logs"
+    common = ["--dataset", "dsprites", "--data_dir", str(tmp_path), "--batch_size", "4", "--limit_train_batches",
+              "2", "--max_epochs", "1", "--log_dir", str(log_dir), "--gif_samples", "4"]
+    trainer = main(common + ["--lambda_cr", "2"])
+    assert trainer.global_step == 2 * 4  # 2 batches x (classifier, D + Q, two G updates: the dSprites recipe)
+    assert 0 <= float(trainer.callback_metrics["cr/accuracy"]) <= 1
+    ckpt = log_dir / "version_0" / "checkpoints" / "last.ckpt"
+    model = load_model(ckpt)
+    assert model.hparams.lambda_cr == 2.0 and model.pair_classifier is not None  # saved with its classifier
+    line = fails(main, common + ["--max_epochs", "2", "--lambda_cr", "0", "--ckpt_path", str(ckpt)], capsys)
+    assert "lambda_cr=2.0 (flags: 0.0; the contrastive term cannot be switched on or off" in line
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
