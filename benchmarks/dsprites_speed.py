@@ -1,10 +1,11 @@
-"""dSprites training speed: InfoGAN-CR's small networks (``cr64``, the recipe) against ``dcgan64``, in one run.
+"""dSprites training speed: InfoGAN-CR's small networks (``cr64``, the recipe), with and without the contrastive
+term (``--lambda_cr 2``), against ``dcgan64``, in one run.
 
     python benchmarks/dsprites_speed.py --steps 20 --rounds 3 --json dsprites_speed.json
 
-Both presets train the dSprites recipe (5 continuous codes, 5 uniform noise dimensions, two generator updates per
+All three train the dSprites recipe (5 continuous codes, 5 uniform noise dimensions, two generator updates per
 batch, spectral norm, batch 64) in the plain loop of ``train_speed.py`` (the module's own losses, no Lightning) on
-sprites rendered batch by batch, rounds alternating. Reported per preset: sprites per second, the forward MFLOP per
+sprites rendered batch by batch, rounds alternating. Reported per contender: sprites per second, the forward MFLOP per
 image of G and of D, and the renderer's share of a step (time fetching batches over the whole step). Timings only:
 nothing here is asserted.
 """
@@ -26,7 +27,9 @@ from train_speed import PlainLoop  # noqa: E402
 from infogan import train  # noqa: E402
 from infogan.dsprites import DSprites, find_npz  # noqa: E402
 
-PRESETS = ("cr64", "dcgan64")
+# contender -> InfoGAN settings on top of the recipe
+CONTENDERS = {"cr64": dict(preset="cr64"), "cr64_lambda_cr_2": dict(preset="cr64", lambda_cr=2.0),
+              "dcgan64": dict(preset="dcgan64")}
 
 
 def forward_mflop(loop: PlainLoop) -> tuple[float, float]:
@@ -51,29 +54,30 @@ def main(argv=None) -> dict:
     sprites = DSprites(find_npz(args.data_dir))
     recipe = {k: v for k, v in train.recipe("dsprites").items() if k != "seed"}
     batch = train.datasets.DATASETS["dsprites"].batch_size
-    rates = {preset: [] for preset in PRESETS}
-    shares = {preset: [] for preset in PRESETS}
+    rates = {name: [] for name in CONTENDERS}
+    shares = {name: [] for name in CONTENDERS}
     loops = {}
     for r in range(args.rounds):
-        for preset in PRESETS:
-            loop = PlainLoop(sprites, batch, seed=r, preset=preset, channels=1, **recipe)
-            rates[preset].append(loop.images_per_second(args.steps, args.warmup))
-            shares[preset].append(loop.data_seconds / loop.seconds)
-            loops[preset] = loop
-            print(f"round {r}: {preset} {rates[preset][-1]:.1f} sprites/s, rendering {100 * shares[preset][-1]:.1f}% "
+        for name, settings in CONTENDERS.items():
+            loop = PlainLoop(sprites, batch, seed=r, channels=1, **{**recipe, **settings})
+            rates[name].append(loop.images_per_second(args.steps, args.warmup))
+            shares[name].append(loop.data_seconds / loop.seconds)
+            loops[name] = loop
+            print(f"round {r}: {name} {rates[name][-1]:.1f} sprites/s, rendering {100 * shares[name][-1]:.1f}% "
                   f"of the step", file=sys.stderr)
     result = {"batch_size": batch, "steps": args.steps, "rounds": args.rounds, "threads": torch.get_num_threads(),
               "rendered": sprites.images is None}
-    for preset in PRESETS:
-        g_mflop, d_mflop = forward_mflop(loops[preset])
-        result[preset] = {"sprites_per_s": statistics.median(rates[preset]), "rounds": rates[preset],
-                          "render_share": statistics.median(shares[preset]), "g_forward_mflop": g_mflop,
-                          "d_forward_mflop": d_mflop}
-        row = result[preset]
-        print(f"{preset:<8} {row['sprites_per_s']:7.1f} sprites/s  (renderer {100 * row['render_share']:.1f}% of a "
+    for name in CONTENDERS:
+        g_mflop, d_mflop = forward_mflop(loops[name])
+        result[name] = {"sprites_per_s": statistics.median(rates[name]), "rounds": rates[name],
+                        "render_share": statistics.median(shares[name]), "g_forward_mflop": g_mflop,
+                        "d_forward_mflop": d_mflop}
+        row = result[name]
+        print(f"{name:<16} {row['sprites_per_s']:7.1f} sprites/s  (renderer {100 * row['render_share']:.1f}% of a "
               f"step; forward MFLOP per image: G {g_mflop:.1f}, D {d_mflop:.1f})")
     result["speedup"] = result["cr64"]["sprites_per_s"] / result["dcgan64"]["sprites_per_s"]
-    print(f"cr64 / dcgan64: {result['speedup']:.1f} x")
+    result["contrastive_cost"] = result["cr64"]["sprites_per_s"] / result["cr64_lambda_cr_2"]["sprites_per_s"]
+    print(f"cr64 / dcgan64: {result['speedup']:.1f} x; --lambda_cr 2 costs {result['contrastive_cost']:.1f} x the time")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -59,6 +59,9 @@ class PlainLoop:
         kind = dict(fused=adam == "fused", foreach=adam == "foreach")
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(hp.beta1, hp.beta2), **kind)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(hp.beta1, hp.beta2), **kind)
+        self.cr = self.model.pair_classifier  # InfoGAN-CR's, with lambda_cr > 0
+        self.opt_cr = None if self.cr is None else torch.optim.Adam(self.cr.parameters(), lr=hp.lr_d,
+                                                                    betas=(hp.beta1, hp.beta2), **kind)
         self.images, self.batch_size = images, batch_size
         self.rng, self.order, self.pos = torch.Generator().manual_seed(seed), torch.randperm(len(images)), 0
         self.data_seconds = 0.0  # time spent fetching (or rendering) batches
@@ -79,19 +82,29 @@ class PlainLoop:
     def step(self) -> None:
         real = self._batch()
         codes = self.spec.sample(self.batch_size, self.rng)
+        pairs = None if self.cr is None else self.spec.sample_pairs(self.batch_size, self.rng)
         fake = self.g(self.spec.to_input(codes))
+        if pairs is not None:  # the pair classifier's step, first, on pairs of fakes drawn without a graph
+            with torch.no_grad():
+                first, second = (self.g(self.spec.to_input(p)) for p in pairs[:2])
+            loss_cr, _ = self.model.pair_loss(first, second, pairs[2])
+            self.opt_cr.zero_grad(set_to_none=True)
+            loss_cr.backward()
+            self.opt_cr.step()
         loss_d, _ = self.model.discriminator_loss(real, fake.detach(), codes)  # D + Q step on detached fakes
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        for p in self.d.parameters():  # G step with D's parameters frozen (no wasted weight gradients)
+        frozen = [*self.d.parameters(), *(self.cr.parameters() if self.cr is not None else ())]
+        for p in frozen:  # G step with D's (and the classifier's) parameters frozen: no wasted weight gradients
             p.requires_grad_(False)
         for update in range(self.model.hparams.g_steps):  # later updates draw the fakes anew from the updated G
-            loss_g, _ = self.model.generator_loss(fake if update == 0 else self.g(self.spec.to_input(codes)), codes)
+            loss_g, _ = self.model.generator_loss(fake if update == 0 else self.g(self.spec.to_input(codes)), codes,
+                                                  pairs)
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()
-        for p in self.d.parameters():
+        for p in frozen:
             p.requires_grad_(True)
 
     def images_per_second(self, steps: int, warmup: int) -> float:
