@@ -308,7 +308,7 @@ def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
 
 
 def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[pl.Callback] = (),
-                  factors: bool = False) -> pl.Trainer:
+                  factors: bool = False, *, steps_per_batch: int) -> pl.Trainer:
     """The Trainer the CLI fits with: checkpoints, the sample grid and GIF callbacks, TensorBoard, plus ``callbacks``.
 
     Args:
@@ -316,6 +316,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         labelled: the data has labels (validation metrics and best.ckpt); unlabelled sets run no validation loop.
         callbacks: extra callbacks, appended after the CLI's own.
         factors: the data has known factors: FactorVAE and MIG are logged after every epoch.
+        steps_per_batch: the model's optimizer steps per batch (:attr:`InfoGAN.steps_per_batch`), which Lightning's
+            ``fast_dev_run`` counts.
     """
     from pytorch_lightning.loggers import TensorBoardLogger
     from pytorch_lightning.utilities.exceptions import MisconfigurationException
@@ -323,7 +325,6 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
     log_dir = Path(args.log_dir)
     if log_dir.exists() and not log_dir.is_dir():
         raise NotADirectoryError(f"--log_dir {log_dir} is a file; name a folder for the logs and checkpoints")
-    steps = 1 + args.g_steps  # optimizer steps per batch: D + Q, then G g_steps times
     try:
         trainer = pl.Trainer(
             accelerator=args.accelerator,
@@ -336,7 +337,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             limit_train_batches=args.limit_train_batches,
             # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
             limit_val_batches=args.limit_val_batches if labelled else 0,
-            fast_dev_run=steps * args.fast_dev_run,  # Lightning's N counts optimizer steps
+            fast_dev_run=steps_per_batch * args.fast_dev_run,  # Lightning's N counts optimizer steps
             logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
             # tqdm explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
             callbacks=[EpochProgressBar(), SampleGrid(),
@@ -368,7 +369,8 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
     interrupt = SaveOnInterrupt()
-    trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors)
+    trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors,
+                            steps_per_batch=model.steps_per_batch)
     try:
         trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
     except (SIGTERMException, SystemExit) as stop:  # Lightning's own exits: 0 on SIGTERM, 1 on Ctrl-C
