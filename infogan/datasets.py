@@ -86,11 +86,13 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
     DatasetInfo("folder", channels=(3, 1), **_PHOTOS, where="every image below DATA_DIR (recursive)"),
     # InfoGAN-CR's "InfoGAN (modified)" (Lin et al. 2020, fjxmlzn/InfoGAN-CR): their small networks (cr64), one
     # continuous code per varying factor and 5 uniform noise dimensions, info weight 0.05 in both losses, lr 1e-3 for
-    # G and 2e-3 for D + Q, spectral normalisation on D and Q, two generator updates per batch, batch 64
+    # G and 2e-3 for D + Q, spectral normalisation on D and Q, two generator updates per batch, batch 64; traversals
+    # stay inside the codes' Unif(-1, 1): beyond it the sprites distort rather than extrapolate a factor
     DatasetInfo("dsprites", image_sizes=(64,), channels=(1,), num_classes=None, storage="rendered",
                 presets={64: "cr64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5, noise_prior="uniform",
                                                   lambda_cont=0.05, lr_g=1e-3, lr_d=2e-3, spectral_norm=True,
-                                                  spectral_norm_q=True, g_steps=2),
+                                                  spectral_norm_q=True, g_steps=2,
+                                                  traversal_range=1.0),
                 batch_size=64, batches_per_epoch=2000, factors=True,
                 where="dsprites/*.npz when there, else rendered from the factors"),
 )})

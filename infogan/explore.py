@@ -1,7 +1,7 @@
 """A latent explorer in the browser: ``python -m infogan.explore CKPT [--host 127.0.0.1] [--port 7860]``.
 
 A local gradio page with one control per code of the checkpoint: a dropdown per categorical code (its K values, or
-"random"), a slider per continuous code over the range the GIFs use (+-2 for uniform codes, +-3 for gaussian ones),
+"random"), a slider per continuous code over the range the GIFs use (the model's ``traversal_range``),
 a noise seed with a "new noise" button and the number of samples. The grid updates as a control moves, with the noise
 held fixed, so one change shows one code's effect. A traversal view makes the traversal sheet and its GIF with the
 same rendering code as ``generate`` and the training callback (:mod:`infogan.render`).

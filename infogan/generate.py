@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traverse", default=None, metavar="CODE", help="traverse a code: cat:I or cont:I")
     p.add_argument("--frames", type=int, default=16, help="values of a continuous traversal")
     p.add_argument("--range", type=float, default=None, dest="value_range",
-                   help="continuous traversals sweep [-RANGE, RANGE] (default: 2 for uniform, 3 for gaussian codes)")
+                   help="continuous traversals sweep [-RANGE, RANGE] (default: the checkpoint's traversal_range: "
+                        "1 for dSprites' codes, else 2 for uniform, 3 for gaussian codes)")
     p.add_argument("--device", default="cpu", help="torch device to generate on")
     cli.add_debug_flag(p)
     return p

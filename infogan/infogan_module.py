@@ -81,6 +81,8 @@ class InfoGAN(pl.LightningModule):
         lambda_cr: weight of InfoGAN-CR's contrastive term (Lin et al. 2020) in the generator's loss: a pair
             classifier, trained with D's learning rate, must tell which code two generated images share
             (:meth:`LatentSpec.sample_pairs`); 0 turns it off and builds no classifier.
+        traversal_range: how far the continuous codes' traversals (GIFs, explorer) sweep; None: 2 for uniform
+            codes, 3 for gaussian ones (:attr:`LatentSpec.default_range`). Changes nothing in training.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
 
     All arguments are plain data, so checkpoints load with ``weights_only=True``.
@@ -111,6 +113,7 @@ class InfoGAN(pl.LightningModule):
         style_rotation: float = MAX_ROTATION_DEG,
         style_shear: float = MAX_SHEAR,
         lambda_cr: float = 0.0,
+        traversal_range: Optional[float] = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -125,7 +128,7 @@ class InfoGAN(pl.LightningModule):
             if not 0 < lr < float("inf"):
                 raise ValueError(f"--{name} must be a finite number > 0, got {lr}")
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance,
-                                 noise_std, noise_prior)
+                                 noise_std, noise_prior, traversal_range)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
                                                             spectral_norm, spectral_norm_q)
         self.pair_classifier = (build_pair_classifier(preset, channels, len(self.latent.code_names))

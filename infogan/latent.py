@@ -67,6 +67,8 @@ class LatentSpec:
         noise_prior: ``"gaussian"`` (z ~ N(0, noise_std^2)) or ``"uniform"`` (z ~ Unif(-noise_std, noise_std)).
         noise_std: the scale of z. Below 1 the codes, not the noise, dominate the generator's input
             at the start of training (see the README's MNIST results for what that does to the categorical code).
+        traversal_range: how far continuous traversals (GIFs, explorer sliders) sweep; None: by the prior (see
+            :attr:`default_range`). Only for showing codes: it changes nothing in training.
     """
 
     noise_dim: int = 62
@@ -76,6 +78,7 @@ class LatentSpec:
     learn_variance: bool = False
     noise_std: float = 1.0
     noise_prior: str = "gaussian"
+    traversal_range: Optional[float] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categorical", tuple(int(k) for k in self.categorical))
@@ -95,6 +98,8 @@ class LatentSpec:
             raise ValueError(f"noise_prior must be one of {PRIORS}, got {self.noise_prior!r}")
         if not self.noise_std > 0:
             raise ValueError(f"noise_std must be > 0, got {self.noise_std}")
+        if self.traversal_range is not None and not (math.isfinite(self.traversal_range) and self.traversal_range > 0):
+            raise ValueError(f"traversal_range must be a finite number > 0, got {self.traversal_range}")
         if self.input_dim == 0:
             raise ValueError("the generator needs some input: set noise_dim > 0 or add a latent code")
 
@@ -219,7 +224,10 @@ class LatentSpec:
     # ------------------------------------------------------------------ traversals
     @property
     def default_range(self) -> float:
-        """How far continuous traversals go: 2 for Unif(-1, 1) (extrapolation, as the paper shows), 3 for N(0, 1)."""
+        """How far continuous traversals go: ``traversal_range`` when set, else 2 for Unif(-1, 1) (extrapolation, as
+        the paper shows for MNIST's slant and width) and 3 for N(0, 1)."""
+        if self.traversal_range is not None:
+            return float(self.traversal_range)
         return 2.0 if self.continuous_prior == "uniform" else 3.0
 
     def parse_code(self, text: str) -> tuple[str, int]:

@@ -35,8 +35,9 @@ from infogan.latent import PRIORS
 # Model settings with a flag. A flag left out takes the resumed run's value, else the dataset's recipe, else
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-               "noise_prior", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d", "lambda_cat",
-               "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear", "lambda_cr", "seed")
+               "noise_prior", "traversal_range", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d",
+               "lambda_cat", "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear",
+               "lambda_cr", "seed")
 
 
 def model_defaults() -> dict:
@@ -139,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the scale of z: N(0, std^2), or Unif(-std, std); " + _recipe_help("noise_std"))
     g.add_argument("--noise_prior", choices=PRIORS, default=None,
                    help="prior of the noise z; " + _recipe_help("noise_prior"))
+    g.add_argument("--traversal_range", type=float, default=None,
+                   help="continuous traversals (GIFs, explorer sliders) sweep [-R, R]; changes nothing in training; "
+                        "default " + ", ".join(f"{n} {i.recipe['traversal_range']}" for n, i in
+                                               datasets.DATASETS.items() if "traversal_range" in i.recipe)
+                        + ", else 2 for uniform codes (the paper's extrapolation), 3 for gaussian ones")
 
     g = p.add_argument_group("optimisation (left out: the defaults below, or the resumed run's)")
     g.add_argument("--lambda_cat", type=float, default=None,

@@ -68,6 +68,8 @@ def test_bad_fixed_values_are_rejected(kwargs, message):
         (dict(continuous_prior="cauchy"), "continuous_prior"),
         (dict(noise_dim=0, categorical=(), continuous=0), "needs some input"),
         (dict(noise_std=0.0), "noise_std must be > 0"),
+        (dict(traversal_range=0.0), "traversal_range must be a finite number > 0"),
+        (dict(traversal_range=float("nan")), "traversal_range must be a finite number > 0"),
     ],
 )
 def test_bad_specs_are_rejected(kwargs, message):
@@ -127,9 +129,11 @@ def test_latent_sample_moves_between_devices():
     assert isinstance(s.to("cpu"), LatentSample)
 
 
-def test_continuous_sweep_uses_the_prior_range():
+def test_continuous_sweep_uses_the_prior_range_unless_the_model_sets_one():
     assert InfoGAN().latent.traversal_values("cont", 0, frames=5) == [-2.0, -1.0, 0.0, 1.0, 2.0]
     assert InfoGAN(continuous_prior="gaussian").latent.traversal_values("cont", 1, frames=3) == [-3.0, 0.0, 3.0]
+    assert InfoGAN(traversal_range=0.5).latent.traversal_values("cont", 0, frames=3) == [-0.5, 0.0, 0.5]
+    assert InfoGAN(traversal_range=0.5).latent.traversal_values("cont", 0, frames=3, value_range=3) == [-3, 0, 3]
 
 
 def test_uniform_noise_prior_draws_z_in_the_box_and_keeps_the_codes_stream():

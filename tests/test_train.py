@@ -218,6 +218,7 @@ def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, 
     ckpt = log_dir / "version_0" / "checkpoints" / "last.ckpt"
     model = load_model(ckpt)
     assert model.hparams.lambda_cr == 2.0 and model.pair_classifier is not None  # saved with its classifier
+    assert model.latent.default_range == 1.0  # the recipe's traversals stay inside the codes' Unif(-1, 1)
     line = fails(main, common + ["--max_epochs", "2", "--lambda_cr", "0", "--ckpt_path", str(ckpt)], capsys)
     assert "lambda_cr=2.0 (flags: 0.0; the contrastive term cannot be switched on or off" in line
     quick = main(common + ["--lambda_cr", "2", "--fast_dev_run", "4"])
@@ -236,6 +237,7 @@ def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, 
         (["--accelerator", "cpu", "--sync_batchnorm"], "--sync_batchnorm needs GPUs"),
         (["--lr_g", "-1"], "--lr_g must be a finite number > 0, got -1.0"),
         (["--lr_d", "inf"], "--lr_d must be a finite number > 0, got inf"),
+        (["--traversal_range", "-1"], "traversal_range must be a finite number > 0, got -1.0"),
     ],
 )
 def test_bad_training_flags(argv, message, capsys, tmp_path):
