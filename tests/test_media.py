@@ -1,4 +1,4 @@
-"""The pictures the README shows (media/) are real: digits, not a flat gray test artefact.
+"""The pictures the README shows (media/) are real: digits or sprites, not a flat gray test artefact.
 
 They were once overwritten by the GIFs of an untrained model (pixel values 0 and 126-128 only, one progress frame)
 and nothing noticed. Each picture must spread its pixel values over the range, a GIF's frames must differ from each
@@ -13,7 +13,8 @@ from tests.helpers import REPO
 
 PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (".gif", ".png"))
 SCREENSHOTS = {"explorer.png"}  # a page, not a grid of digits: checked by its own test
-DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS]
+SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_")]  # small white shapes: fewer bright pixels
+DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES]
 
 
 def _frames(path) -> list[np.ndarray]:
@@ -24,6 +25,7 @@ def _frames(path) -> list[np.ndarray]:
 def test_the_readme_has_pictures_and_progress_has_one_frame_per_epoch():
     names = {p.name for p in PICTURES}
     assert {"cat0.gif", "cont0.gif", "cont1.gif", "progress.gif"} <= names
+    assert {f"dsprites_cont{i}.gif" for i in range(5)} <= names  # one per code of the dSprites run
     assert len(_frames(REPO / "media" / "progress.gif")) > 1
 
 
@@ -36,6 +38,15 @@ def test_every_picture_of_digits_spreads_over_the_gray_range_and_its_frames_diff
         assert (frame <= 30).mean() > 0.3 and (frame >= 200).mean() > 0.02, path.name
     for a, b in zip(frames, frames[1:]):
         assert np.abs(a - b).mean() > 0.5, f"{path.name}: two consecutive frames are (nearly) the same"
+
+
+@pytest.mark.parametrize("path", SPRITES, ids=[p.name for p in SPRITES])
+def test_every_picture_of_sprites_has_shapes_on_black_and_its_frames_differ(path):
+    frames = _frames(path)
+    for frame in frames:
+        assert (frame <= 30).mean() > 0.8 and (frame >= 200).mean() > 0.01, path.name  # sprites, not a flat gray
+    for a, b in zip(frames, frames[1:]):
+        assert np.abs(a - b).mean() > 0.2, f"{path.name}: two consecutive frames are (nearly) the same"
 
 
 def test_the_explorer_screenshot_is_a_page_with_a_grid_of_digits():
