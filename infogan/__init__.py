@@ -1,9 +1,10 @@
 """InfoGAN (Chen et al., 2016) in PyTorch Lightning: interpretable latent codes, measured."""
 
 __version__ = "0.1.0"
-__all__ = ["InfoGAN", "InfoGANDataModule", "LatentSpec", "__version__"]
+__all__ = ["InfoGAN", "InfoGANDataModule", "LatentSpec", "load_model", "__version__"]
 
-_EXPORTS = {"InfoGAN": "infogan.infogan_module", "InfoGANDataModule": "infogan.data", "LatentSpec": "infogan.latent"}
+_EXPORTS = {"InfoGAN": "infogan.infogan_module", "InfoGANDataModule": "infogan.data", "LatentSpec": "infogan.latent",
+            "load_model": "infogan.checkpoint"}
 
 
 def __getattr__(name: str):

@@ -85,6 +85,10 @@ def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) 
     if (ckpt_hparams["lambda_cr"] > 0) != (hparams.get("lambda_cr", 0) > 0):  # the pair classifier, its optimizer
         diffs.append(f"lambda_cr={ckpt_hparams['lambda_cr']!r} (flags: {hparams.get('lambda_cr')!r}; the "
                      f"contrastive term cannot be switched on or off in a resumed run)")
+    if ckpt_hparams["g_steps"] != hparams.get("g_steps"):  # the batch position is read as global_step // steps
+        diffs.append(f"g_steps={ckpt_hparams['g_steps']!r} (flags: {hparams.get('g_steps')!r}; the generator "
+                     f"updates per batch cannot change in a resumed run: its batch count is read from its optimizer "
+                     f"steps)")
     if diffs:
         raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")

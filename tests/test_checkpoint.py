@@ -14,8 +14,9 @@ from tests.helpers import REPO, fails
 
 LOAD_AND_SAMPLE = """
 import sys, torch
-from infogan import InfoGAN
-model = InfoGAN.load_from_checkpoint(sys.argv[1], map_location="cpu", weights_only=True)
+from infogan import InfoGAN, load_model
+model = load_model(sys.argv[1]) if sys.argv[3] == "load_model" else InfoGAN.load_from_checkpoint(
+    sys.argv[1], map_location="cpu", weights_only=True)
 torch.save(model.sample(8, categorical=[3], continuous=[0.5, -1.0], seed=11), sys.argv[2])
 """
 
@@ -26,11 +27,12 @@ def test_samples_identical_after_loading_in_a_new_process(mnist_dir, tmp_path):
                     "--limit_train_batches", "4", "--limit_val_batches", "0", "--log_dir", str(tmp_path)])
     ckpt = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
     before = trainer.lightning_module.cpu().sample(8, categorical=[3], continuous=[0.5, -1.0], seed=11)
-    out = subprocess.run([sys.executable, "-c", LOAD_AND_SAMPLE, str(ckpt), str(tmp_path / "after.pt")],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    after = torch.load(tmp_path / "after.pt", weights_only=True)
-    assert after.shape == (8, 1, 28, 28) and torch.equal(before, after)
+    for how in ("load_model", "lightning"):  # the README's way and Lightning's
+        out = subprocess.run([sys.executable, "-c", LOAD_AND_SAMPLE, str(ckpt), str(tmp_path / "after.pt"), how],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        after = torch.load(tmp_path / "after.pt", weights_only=True)
+        assert after.shape == (8, 1, 28, 28) and torch.equal(before, after), how
     assert not torch.equal(after, InfoGAN().sample(8, categorical=[3], continuous=[0.5, -1.0], seed=11))
 
 

@@ -221,6 +221,8 @@ def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, 
     assert model.latent.default_range == 1.0  # the recipe's traversals stay inside the codes' Unif(-1, 1)
     line = fails(main, common + ["--max_epochs", "2", "--lambda_cr", "0", "--ckpt_path", str(ckpt)], capsys)
     assert "lambda_cr=2.0 (flags: 0.0; the contrastive term cannot be switched on or off" in line
+    line = fails(main, common + ["--max_epochs", "2", "--g_steps", "1", "--ckpt_path", str(ckpt)], capsys)
+    assert "g_steps=2 (flags: 1; the generator updates per batch cannot change in a resumed run" in line
     quick = main(common + ["--lambda_cr", "2", "--fast_dev_run", "4"])
     assert quick.fit_loop.epoch_loop.batch_progress.total.completed == 4  # --fast_dev_run counts batches here too
 
