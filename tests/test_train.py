@@ -201,6 +201,25 @@ def test_a_run_stopped_mid_epoch_resumes_at_its_batch_exactly(mnist_dir, tmp_pat
         assert len(gif_frames(tmp_path / name / "version_0" / "media" / "progress.gif")) == 3, name
 
 
+@pytest.mark.slow
+def test_a_contrastive_run_stopped_mid_epoch_resumes_exactly(tmp_path):
+    """With --lambda_cr the pairs come from the seeded latent stream and the classifier has its own optimizer: a run
+    stopped after batch 3 (mid-epoch) and resumed ends with the weights and Adam moments of one uninterrupted run."""
+    common = ["--dataset", "dsprites", "--data_dir", str(tmp_path), "--batch_size", "4", "--limit_train_batches", "2",
+              "--max_epochs", "2", "--lambda_cr", "2", "--seed", "3", "--gif_every_n_epochs", "9", "--gif_samples", "4"]
+
+    def last(name: str) -> Path:
+        return tmp_path / name / "version_0" / "checkpoints" / "last.ckpt"
+
+    main(common + ["--log_dir", str(tmp_path / "straight")])
+    main(common + ["--log_dir", str(tmp_path / "split"), "--max_steps", "3"])
+    main(common + ["--log_dir", str(tmp_path / "split"), "--ckpt_path", str(last("split"))])
+    reference, split = torch.load(last("straight"), weights_only=True), torch.load(last("split"), weights_only=True)
+    assert len(reference["optimizer_states"]) == 3  # D + Q, G, and the pair classifier's
+    assert any(k.startswith("pair_classifier.") for k in reference["state_dict"])
+    assert _same_weights_and_optimizer_state(split, reference)
+
+
 def test_resume_from_a_checkpoint_of_another_configuration(ckpt, mnist_dir, capsys, tmp_path):
     line = fails(main, ["--data_dir", str(mnist_dir), "--categorical", "10", "5", "--continuous", "3",
                          "--ckpt_path", str(ckpt), "--log_dir", str(tmp_path)], capsys)
