@@ -91,8 +91,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
     DatasetInfo("dsprites", image_sizes=(64,), channels=(1,), num_classes=None, storage="rendered",
                 presets={64: "cr64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5, noise_prior="uniform",
                                                   lambda_cont=0.05, lr_g=1e-3, lr_d=2e-3, spectral_norm=True,
-                                                  spectral_norm_q=True, g_steps=2,
-                                                  traversal_range=1.0),
+                                                  spectral_norm_q=True, g_steps=2, traversal_range=1.0),
                 batch_size=64, batches_per_epoch=2000, factors=True,
                 where="dsprites/*.npz when there, else rendered from the factors"),
 )})
