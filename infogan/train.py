@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"the restyling's largest shear of an image; default {d['style_shear']}")
     g.add_argument("--lambda_cr", type=float, default=None,
                    help="weight of InfoGAN-CR's contrastive term: a pair classifier must tell which code two "
-                        "generated images share (Lin et al. 2020; 2.7 times the time of a dSprites batch on CPU); "
+                        "generated images share (Lin et al. 2020; 2.2-2.7 times the time of a dSprites batch on CPU); "
                         "0: off; " + _recipe_help("lambda_cr"))
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
