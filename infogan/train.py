@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -379,6 +380,7 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
                             steps_per_batch=model.steps_per_batch)
     try:
         trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
+        log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
     except (SIGTERMException, SystemExit) as stop:  # Lightning's own exits: 0 on SIGTERM, 1 on Ctrl-C
         if interrupt.reason is None:
             raise
@@ -387,7 +389,12 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
             print(f"stopped by {interrupt.reason} at {where}; saved {interrupt.saved}. Resume with the same command "
                   f"and --ckpt_path {interrupt.saved}", file=sys.stderr)
         raise SystemExit(143 if interrupt.reason == "SIGTERM" else 130) from stop
-    log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
+    finally:
+        # Lightning's DDP teardown leaves the process group alive; left to interpreter exit, gloo's worker threads
+        # are destroyed mid-finalisation and the process aborts ("terminate called without an active exception",
+        # exit -6) after a finished run. torch asks every process to destroy its group when done.
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     if trainer.is_global_zero and not args.fast_dev_run:
         print(f"logs and checkpoints: {log_dir}", file=sys.stderr)
     return trainer

@@ -410,6 +410,12 @@ def test_media_is_written_once_by_rank_zero_and_metrics_agree(ddp_run):
     assert (out / "logs" / "version_0" / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow
+def test_every_rank_destroys_its_process_group_when_training_ends(ddp_run):
+    out, _ = ddp_run
+    assert [(out / f"rank{r}.group_alive").read_text() for r in (0, 1)] == ["False", "False"]
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
 def test_asking_for_a_gpu_on_a_machine_without_one_is_one_line(mnist_dir, capsys, tmp_path):
     line = fails(main, ["--data_dir", str(mnist_dir), "--accelerator", "gpu", "--log_dir", str(tmp_path)], capsys)

@@ -1,5 +1,6 @@
-"""Run by tests/test_ddp.py as ``python ddp_run.py OUT_DIR DATA_DIR [CLI flags]``: a CPU DDP training run through the
-CLI in which every rank dumps what the test compares (weights, its latent draws, what its GIF callback wrote).
+"""Run by tests/test_train.py as ``python ddp_run.py OUT_DIR DATA_DIR [CLI flags]``: a CPU DDP training run through the
+CLI in which every rank dumps what the test compares (weights, its latent draws, what its GIF callback wrote,
+whether its process group outlived ``main``).
 Lightning's DDP launcher re-runs this same command for rank 1."""
 
 import sys
@@ -35,4 +36,6 @@ class Dump(pl.Callback):
                    out / f"rank{trainer.global_rank}.pt")
 
 
-main(["--data_dir", sys.argv[2], "--log_dir", str(out / "logs"), *sys.argv[3:]], callbacks=[Dump()])
+trainer = main(["--data_dir", sys.argv[2], "--log_dir", str(out / "logs"), *sys.argv[3:]], callbacks=[Dump()])
+# a group still alive here is torn down during interpreter exit, where gloo can abort a finished run
+(out / f"rank{trainer.global_rank}.group_alive").write_text(str(torch.distributed.is_initialized()))
