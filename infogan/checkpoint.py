@@ -33,6 +33,7 @@ DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
     "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
     "noise_prior": "gaussian", "spectral_norm_q": False, "g_steps": 1, "style_rotation": 15.0, "style_shear": 0.2,
     "lambda_fake_views": 0.0, "lambda_cr": 0.0, "traversal_range": None,
+    "cr_start": 0,
 })
 
 

@@ -81,6 +81,9 @@ class InfoGAN(pl.LightningModule):
         lambda_cr: weight of InfoGAN-CR's contrastive term (Lin et al. 2020) in the generator's loss: a pair
             classifier, trained with D's learning rate, must tell which code two generated images share
             (:meth:`LatentSpec.sample_pairs`); 0 turns it off and builds no classifier.
+        cr_start: the batch from which the contrastive term is on (InfoGAN-CR's schedule: 288,000, after a plain
+            run); before it neither the classifier nor the generator sees pairs, so the classifier starts fresh
+            then, as their code resets it. 0: from the first batch.
         traversal_range: how far the continuous codes' traversals (GIFs, explorer) sweep; None: 2 for uniform
             codes, 3 for gaussian ones (:attr:`LatentSpec.default_range`). Changes nothing in training.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
@@ -113,6 +116,7 @@ class InfoGAN(pl.LightningModule):
         style_rotation: float = MAX_ROTATION_DEG,
         style_shear: float = MAX_SHEAR,
         lambda_cr: float = 0.0,
+        cr_start: int = 0,
         traversal_range: Optional[float] = None,
         seed: int = 0,
     ) -> None:
@@ -122,6 +126,9 @@ class InfoGAN(pl.LightningModule):
         self.automatic_optimization = False
         if not 0 <= lambda_cr < float("inf"):
             raise ValueError(f"--lambda_cr must be a finite number >= 0 (0: off), got {lambda_cr}")
+        if cr_start < 0 or (cr_start > 0 and lambda_cr == 0):
+            raise ValueError(f"--cr_start {cr_start}: the batch the contrastive term starts at must be >= 0, and "
+                             f"needs --lambda_cr > 0 to have a term to start")
         if g_steps < 1:
             raise ValueError(f"g_steps must be >= 1 (generator updates per batch), got {g_steps}")
         for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
@@ -211,12 +218,17 @@ class InfoGAN(pl.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]
         codes = self._draw_codes(real.shape[0])
-        pairs = None
-        if self.pair_classifier is not None:  # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
-            first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
-            pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
+        pairs, cr_logs = None, {}
+        if self.pair_classifier is not None:
+            if self.global_step // self.steps_per_batch >= self.hparams.cr_start:
+                # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
+                first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
+                pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
+            else:  # an empty step: Lightning's global_step counts optimizer steps, and batches are read from it
+                self.optimizers()[2].step()  # no gradients: Adam changes nothing and keeps no state
         fake = self.generator(self.latent.to_input(codes))
-        cr_logs = self._pair_step(pairs) if pairs is not None else {}  # first, as in InfoGAN-CR's code
+        if pairs is not None:
+            cr_logs = self._pair_step(pairs)  # first, as in InfoGAN-CR's code
         d_logs = self._discriminator_step(real, fake.detach(), codes)
         g_logs = self._generator_step(fake, codes, pairs)
         for _ in range(self.hparams.g_steps - 1):  # further generator updates: the same codes, the updated generator

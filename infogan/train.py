@@ -38,7 +38,7 @@ from infogan.latent import PRIORS
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
                "noise_prior", "traversal_range", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d",
                "lambda_cat", "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear",
-               "lambda_cr", "seed")
+               "lambda_cr", "cr_start", "seed")
 
 
 def model_defaults() -> dict:
@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of InfoGAN-CR's contrastive term: a pair classifier must tell which code two "
                         "generated images share (Lin et al. 2020; 2.2-2.7 times the time of a dSprites batch on CPU); "
                         "0: off; " + _recipe_help("lambda_cr"))
+    g.add_argument("--cr_start", type=int, default=None,
+                   help="the batch from which --lambda_cr's term is on; the pair classifier starts training then. "
+                        "InfoGAN-CR's dSprites runs: 288000, with --max_steps 322560 (their 28 epochs of 11,520 "
+                        f"batches); default {d['cr_start']}: from the first batch")
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
                    help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))

@@ -165,3 +165,34 @@ def test_the_contrastive_term_adds_the_pair_classifiers_loss_to_g_and_trains_the
     assert math.isfinite(float(trainer.callback_metrics["loss/cr"])) and "cr/accuracy" in trainer.callback_metrics
     with pytest.raises(ValueError, match="--lambda_cr must be a finite number >= 0"):
         InfoGAN(lambda_cr=-1.0)
+
+
+def test_before_cr_start_neither_the_generator_nor_the_classifier_sees_pairs():
+    model = InfoGAN(lambda_cr=2.0, cr_start=2)
+    cr0, seen = _params(model.pair_classifier), []
+    pair_step, g_loss = model._pair_step, model.generator_loss
+
+    def spy_pairs(pairs):
+        seen.append(("classifier", model.global_step // model.steps_per_batch))
+        return pair_step(pairs)
+
+    def spy_g(fake, codes, pairs=None):
+        seen.append(("g with pairs" if pairs is not None else "g", model.global_step // model.steps_per_batch))
+        return g_loss(fake, codes, pairs)
+
+    class Snapshot(pl.Callback):  # after batch 1, the last before cr_start
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if batch_idx == 1:
+                self.cr_changed = _changed(cr0, module.pair_classifier)
+                self.cr_state = dict(trainer.optimizers[2].state)
+
+    model._pair_step, model.generator_loss, snapshot = spy_pairs, spy_g, Snapshot()
+    trainer = pl.Trainer(max_steps=3 * 3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", callbacks=[snapshot])
+    trainer.fit(model, train_dataloaders=fake_batches(24))
+    assert seen == [("g", 0), ("g", 1), ("classifier", 2), ("g with pairs", 2)]
+    assert trainer.global_step == 3 * 3  # idle classifier steps keep three optimizer steps per batch
+    assert snapshot.cr_changed == set() and snapshot.cr_state == {}  # untouched, no Adam state: fresh at cr_start
+    assert _changed(cr0, model.pair_classifier) == set(cr0) and "loss/cr" in trainer.callback_metrics
+    with pytest.raises(ValueError, match="--cr_start 5: .* needs --lambda_cr > 0"):
+        InfoGAN(cr_start=5)
