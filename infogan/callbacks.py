@@ -23,7 +23,8 @@ from infogan.metrics import disentanglement_scores
 
 def logger_step(trainer: pl.Trainer) -> int:
     """The step scalars are logged at: training batches done (global_step counts every optimizer step)."""
-    return trainer.global_step // getattr(trainer.lightning_module, "steps_per_batch", 1)
+    module = trainer.lightning_module
+    return module.batches_done(trainer.global_step) if hasattr(module, "batches_done") else trainer.global_step
 
 
 def _tensorboard(trainer: pl.Trainer):
@@ -181,7 +182,7 @@ class DisentanglementScores(pl.Callback):
 class StopAfterBatches(pl.Callback):
     """Ends training once ``batches`` training batches have run in all, resumed runs included (``--max_steps``).
 
-    Not Lightning's ``max_steps``: that counts optimizer steps (``steps_per_batch`` per batch here), and with it set,
+    Not Lightning's ``max_steps``: that counts optimizer steps (several per batch here), and with it set,
     Lightning 2.6 resumes an epoch-end checkpoint with its sampler one epoch ahead of ``current_epoch`` (other
     batches than the uninterrupted run's) and records epochs it never trained. Setting ``trainer.should_stop``
     leaves Lightning's epoch bookkeeping alone. Run before the checkpoint callbacks (Lightning orders those last), so
@@ -192,7 +193,7 @@ class StopAfterBatches(pl.Callback):
         self.batches = batches
 
     def _check(self, trainer: pl.Trainer, pl_module) -> None:
-        if trainer.global_step // pl_module.steps_per_batch >= self.batches:
+        if pl_module.batches_done(trainer.global_step) >= self.batches:
             trainer.should_stop = True
 
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:

@@ -86,10 +86,11 @@ def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) 
     if (ckpt_hparams["lambda_cr"] > 0) != (hparams.get("lambda_cr", 0) > 0):  # the pair classifier, its optimizer
         diffs.append(f"lambda_cr={ckpt_hparams['lambda_cr']!r} (flags: {hparams.get('lambda_cr')!r}; the "
                      f"contrastive term cannot be switched on or off in a resumed run)")
-    if ckpt_hparams["g_steps"] != hparams.get("g_steps"):  # the batch position is read as global_step // steps
-        diffs.append(f"g_steps={ckpt_hparams['g_steps']!r} (flags: {hparams.get('g_steps')!r}; the generator "
-                     f"updates per batch cannot change in a resumed run: its batch count is read from its optimizer "
-                     f"steps)")
+    for key, setting in (("g_steps", "the generator updates per batch"),
+                         ("cr_start", "the batch the contrastive term starts at")):
+        if ckpt_hparams[key] != hparams.get(key):  # the batch position is read from the optimizer steps
+            diffs.append(f"{key}={ckpt_hparams[key]!r} (flags: {hparams.get(key)!r}; {setting} cannot change in a "
+                         f"resumed run: its batch count is read from its optimizer steps)")
     if diffs:
         raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")

@@ -82,8 +82,8 @@ class InfoGAN(pl.LightningModule):
             classifier, trained with D's learning rate, must tell which code two generated images share
             (:meth:`LatentSpec.sample_pairs`); 0 turns it off and builds no classifier.
         cr_start: the batch from which the contrastive term is on (InfoGAN-CR's schedule: 288,000, after a plain
-            run); before it neither the classifier nor the generator sees pairs, so the classifier starts fresh
-            then, as their code resets it. 0: from the first batch.
+            run); before it neither the classifier nor the generator sees pairs (a batch costs what a plain one does),
+            so the classifier starts fresh then, as their code resets it. 0: from the first batch.
         traversal_range: how far the continuous codes' traversals (GIFs, explorer) sweep; None: 2 for uniform
             codes, 3 for gaussian ones (:attr:`LatentSpec.default_range`). Changes nothing in training.
         seed: seeds the latent stream; each rank and each batch gets its own stream derived from it.
@@ -209,23 +209,30 @@ class InfoGAN(pl.LightningModule):
         self._latent_rng.manual_seed(mix & _MASK63)
         return self.latent.sample(n, self._latent_rng).to(self.device, non_blocking=True)
 
-    @property
-    def steps_per_batch(self) -> int:
-        """Optimizer steps per batch, what Lightning's ``global_step`` counts: one for D + Q, ``g_steps`` for G, one
-        for the pair classifier with ``lambda_cr``."""
-        return 1 + self.hparams.g_steps + (self.pair_classifier is not None)
+    def optimizer_steps(self, batches: int) -> int:
+        """Lightning's ``global_step`` after ``batches`` training batches: it counts optimizer steps, one for D + Q
+        and ``g_steps`` for G in each batch, and one for the pair classifier in each batch from ``cr_start`` on."""
+        plain = 1 + self.hparams.g_steps
+        contrastive = 0 if self.pair_classifier is None else max(0, batches - self.hparams.cr_start)
+        return batches * plain + contrastive
+
+    def batches_done(self, global_step: Optional[int] = None) -> int:
+        """Training batches done after ``global_step`` optimizer steps (default: this run's), the inverse of
+        :meth:`optimizer_steps`: the batch position that callbacks, the latent schedule and messages report."""
+        step = self.global_step if global_step is None else global_step
+        plain = 1 + self.hparams.g_steps
+        if self.pair_classifier is None or step < self.optimizer_steps(self.hparams.cr_start):
+            return step // plain
+        return self.hparams.cr_start + (step - self.optimizer_steps(self.hparams.cr_start)) // (plain + 1)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]
         codes = self._draw_codes(real.shape[0])
         pairs, cr_logs = None, {}
-        if self.pair_classifier is not None:
-            if self.global_step // self.steps_per_batch >= self.hparams.cr_start:
-                # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
-                first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
-                pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
-            else:  # an empty step: Lightning's global_step counts optimizer steps, and batches are read from it
-                self.optimizers()[2].step()  # no gradients: Adam changes nothing and keeps no state
+        if self.pair_classifier is not None and self.batches_done() >= self.hparams.cr_start:
+            # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
+            first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
+            pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
         fake = self.generator(self.latent.to_input(codes))
         if pairs is not None:
             cr_logs = self._pair_step(pairs)  # first, as in InfoGAN-CR's code
@@ -241,7 +248,7 @@ class InfoGAN(pl.LightningModule):
     def _check_finite(self, name: str, loss: torch.Tensor) -> None:
         """Stop training on a NaN/inf loss before it reaches the weights (checkpoints keep the last good state)."""
         if not bool(torch.isfinite(loss)):
-            batch = self.global_step // self.steps_per_batch
+            batch = self.batches_done()
             written = [cb.last_model_path or cb.best_model_path for cb in self.trainer.checkpoint_callbacks]
             if any(written) or self.trainer.ckpt_path:
                 advice = ("the weights and the last checkpoint stay finite. Resume from last.ckpt with lower "

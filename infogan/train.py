@@ -12,7 +12,7 @@ import argparse
 import inspect
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -319,7 +319,7 @@ def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
 
 
 def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[pl.Callback] = (),
-                  factors: bool = False, *, steps_per_batch: int) -> pl.Trainer:
+                  factors: bool = False, *, optimizer_steps: Callable[[int], int]) -> pl.Trainer:
     """The Trainer the CLI fits with: checkpoints, the sample grid and GIF callbacks, TensorBoard, plus ``callbacks``.
 
     Args:
@@ -327,8 +327,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         labelled: the data has labels (validation metrics and best.ckpt); unlabelled sets run no validation loop.
         callbacks: extra callbacks, appended after the CLI's own.
         factors: the data has known factors: FactorVAE and MIG are logged after every epoch.
-        steps_per_batch: the model's optimizer steps per batch (:attr:`InfoGAN.steps_per_batch`), which Lightning's
-            ``fast_dev_run`` counts.
+        optimizer_steps: the model's optimizer steps in N batches (:meth:`InfoGAN.optimizer_steps`), which
+            Lightning's ``fast_dev_run`` counts.
     """
     from pytorch_lightning.loggers import TensorBoardLogger
     from pytorch_lightning.utilities.exceptions import MisconfigurationException
@@ -348,7 +348,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             limit_train_batches=args.limit_train_batches,
             # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
             limit_val_batches=args.limit_val_batches if labelled else 0,
-            fast_dev_run=steps_per_batch * args.fast_dev_run,  # Lightning's N counts optimizer steps
+            fast_dev_run=optimizer_steps(args.fast_dev_run),  # Lightning's N counts optimizer steps
             logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
             # tqdm explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
             callbacks=[EpochProgressBar(), SampleGrid(),
@@ -381,14 +381,14 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
     interrupt = SaveOnInterrupt()
     trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors,
-                            steps_per_batch=model.steps_per_batch)
+                            optimizer_steps=model.optimizer_steps)
     try:
         trainer.fit(model, datamodule=data, ckpt_path=args.ckpt_path)
         log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not rank zero alone
     except (SIGTERMException, SystemExit) as stop:  # Lightning's own exits: 0 on SIGTERM, 1 on Ctrl-C
         if interrupt.reason is None:
             raise
-        where = f"batch {trainer.global_step // model.steps_per_batch} (epoch {trainer.current_epoch})"
+        where = f"batch {model.batches_done()} (epoch {trainer.current_epoch})"
         if interrupt.saved and trainer.is_global_zero:
             print(f"stopped by {interrupt.reason} at {where}; saved {interrupt.saved}. Resume with the same command "
                   f"and --ckpt_path {interrupt.saved}", file=sys.stderr)

@@ -128,7 +128,7 @@ def test_g_steps_updates_the_generator_that_often_per_batch():
     trainer = pl.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, accelerator="cpu")
     trainer.fit(model, train_dataloaders=fake_batches())
-    assert model.steps_per_batch == 3 and trainer.global_step == 3 and len(calls) == 2
+    assert model.optimizer_steps(1) == 3 and trainer.global_step == 3 and len(calls) == 2
     assert calls[0] != calls[1]  # the second update draws its fakes anew from the updated generator
     with pytest.raises(ValueError, match="g_steps must be >= 1"):
         InfoGAN(g_steps=0)
@@ -159,7 +159,7 @@ def test_the_contrastive_term_adds_the_pair_classifiers_loss_to_g_and_trains_the
     trainer = pl.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, accelerator="cpu")
     trainer.fit(model, train_dataloaders=fake_batches())
-    assert model.steps_per_batch == 3 and trainer.global_step == 3  # the classifier, D + Q, G: one batch
+    assert model.optimizer_steps(1) == 3 and trainer.global_step == 3  # the classifier, D + Q, G: one batch
     assert seen["g_changed_before"] == set()
     assert _changed(cr0, model.pair_classifier) == set(cr0)
     assert math.isfinite(float(trainer.callback_metrics["loss/cr"])) and "cr/accuracy" in trainer.callback_metrics
@@ -173,11 +173,11 @@ def test_before_cr_start_neither_the_generator_nor_the_classifier_sees_pairs():
     pair_step, g_loss = model._pair_step, model.generator_loss
 
     def spy_pairs(pairs):
-        seen.append(("classifier", model.global_step // model.steps_per_batch))
+        seen.append(("classifier", model.batches_done()))
         return pair_step(pairs)
 
     def spy_g(fake, codes, pairs=None):
-        seen.append(("g with pairs" if pairs is not None else "g", model.global_step // model.steps_per_batch))
+        seen.append(("g with pairs" if pairs is not None else "g", model.batches_done()))
         return g_loss(fake, codes, pairs)
 
     class Snapshot(pl.Callback):  # after batch 1, the last before cr_start
@@ -187,11 +187,12 @@ def test_before_cr_start_neither_the_generator_nor_the_classifier_sees_pairs():
                 self.cr_state = dict(trainer.optimizers[2].state)
 
     model._pair_step, model.generator_loss, snapshot = spy_pairs, spy_g, Snapshot()
-    trainer = pl.Trainer(max_steps=3 * 3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", callbacks=[snapshot])
+    trainer = pl.Trainer(max_steps=model.optimizer_steps(3), logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", callbacks=[snapshot])
     trainer.fit(model, train_dataloaders=fake_batches(24))
     assert seen == [("g", 0), ("g", 1), ("classifier", 2), ("g with pairs", 2)]
-    assert trainer.global_step == 3 * 3  # idle classifier steps keep three optimizer steps per batch
+    assert trainer.global_step == 2 * 2 + 3 == model.optimizer_steps(3)  # D + Q, G; from batch 2 the classifier too
+    assert [model.batches_done(step) for step in range(11)] == [0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 4]
     assert snapshot.cr_changed == set() and snapshot.cr_state == {}  # untouched, no Adam state: fresh at cr_start
     assert _changed(cr0, model.pair_classifier) == set(cr0) and "loss/cr" in trainer.callback_metrics
     with pytest.raises(ValueError, match="--cr_start 5: .* needs --lambda_cr > 0"):

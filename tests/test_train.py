@@ -242,8 +242,13 @@ def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, 
     assert "lambda_cr=2.0 (flags: 0.0; the contrastive term cannot be switched on or off" in line
     line = fails(main, common + ["--max_epochs", "2", "--g_steps", "1", "--ckpt_path", str(ckpt)], capsys)
     assert "g_steps=2 (flags: 1; the generator updates per batch cannot change in a resumed run" in line
+    line = fails(main, common + ["--max_epochs", "2", "--cr_start", "5", "--ckpt_path", str(ckpt)], capsys)
+    assert "cr_start=0 (flags: 5; the batch the contrastive term starts at cannot change in a resumed run" in line
     quick = main(common + ["--lambda_cr", "2", "--fast_dev_run", "4"])
     assert quick.fit_loop.epoch_loop.batch_progress.total.completed == 4  # --fast_dev_run counts batches here too
+    late = main(common + ["--lambda_cr", "2", "--cr_start", "2", "--fast_dev_run", "4"])
+    assert late.fit_loop.epoch_loop.batch_progress.total.completed == 4
+    assert late.global_step == 2 * 3 + 2 * 4  # D + Q and two G updates; the classifier's step from batch 2 on
 
 
 @pytest.mark.parametrize(
