@@ -220,22 +220,21 @@ class InfoGAN(pl.LightningModule):
         """Training batches done after ``global_step`` optimizer steps (default: this run's), the inverse of
         :meth:`optimizer_steps`: the batch position that callbacks, the latent schedule and messages report."""
         step = self.global_step if global_step is None else global_step
-        plain = 1 + self.hparams.g_steps
-        if self.pair_classifier is None or step < self.optimizer_steps(self.hparams.cr_start):
+        plain, before = 1 + self.hparams.g_steps, self.optimizer_steps(self.hparams.cr_start)
+        if self.pair_classifier is None or step < before:
             return step // plain
-        return self.hparams.cr_start + (step - self.optimizer_steps(self.hparams.cr_start)) // (plain + 1)
+        return self.hparams.cr_start + (step - before) // (plain + 1)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real = batch[0]
         codes = self._draw_codes(real.shape[0])
-        pairs, cr_logs = None, {}
+        pairs = None
         if self.pair_classifier is not None and self.batches_done() >= self.hparams.cr_start:
             # InfoGAN-CR's pairs: the same seeded stream, so resumes stay exact
             first, second, shared = self.latent.sample_pairs(real.shape[0], self._latent_rng)
             pairs = (first.to(self.device), second.to(self.device), shared.to(self.device))
         fake = self.generator(self.latent.to_input(codes))
-        if pairs is not None:
-            cr_logs = self._pair_step(pairs)  # first, as in InfoGAN-CR's code
+        cr_logs = self._pair_step(pairs) if pairs is not None else {}  # first, as in InfoGAN-CR's code
         d_logs = self._discriminator_step(real, fake.detach(), codes)
         g_logs = self._generator_step(fake, codes, pairs)
         for _ in range(self.hparams.g_steps - 1):  # further generator updates: the same codes, the updated generator
