@@ -23,7 +23,7 @@ from infogan.infogan_module import InfoGAN
 # Hyperparameters that fix the networks' shapes and the codes' meaning (noise_std: the z the generator was trained
 # on): a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-                     "noise_prior", "preset", "channels", "spectral_norm", "spectral_norm_q")
+                     "noise_prior", "preset", "channels", "pixel_range", "spectral_norm", "spectral_norm_q")
 
 # Frozen: the value each hyperparameter had in effect before it was stored in checkpoints. Never edit a value here
 # when a default changes; when adding a hyperparameter, add the value that reproduces the behaviour before it.
@@ -33,7 +33,7 @@ DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
     "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
     "noise_prior": "gaussian", "spectral_norm_q": False, "g_steps": 1, "style_rotation": 15.0, "style_shear": 0.2,
     "lambda_fake_views": 0.0, "lambda_cr": 0.0, "traversal_range": None,
-    "cr_start": 0,
+    "cr_start": 0, "pixel_range": [-1.0, 1.0],
 })
 
 

@@ -41,6 +41,8 @@ class DatasetInfo:
         batches_per_epoch: for very large sets, an "epoch" of this many batches (``--limit_train_batches`` left out),
             so checkpoints, validation and GIFs come that often; each epoch draws its own random batches.
         factors: the images have known generating factors (dSprites): disentanglement scores are logged each epoch.
+        pixel_range: the pixel range the networks see (:data:`infogan.networks.PIXEL_RANGES`): (0, 1) where the
+            background is black and the reference networks were tuned on [0, 1] with zero padding (dSprites).
     """
 
     name: str
@@ -55,6 +57,7 @@ class DatasetInfo:
     batch_size: int = 128
     batches_per_epoch: Optional[int] = None
     factors: bool = False
+    pixel_range: tuple[float, float] = (-1.0, 1.0)
 
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:
@@ -92,7 +95,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
                 presets={64: "cr64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5, noise_prior="uniform",
                                                   lambda_cont=0.05, lr_g=1e-3, lr_d=2e-3, spectral_norm=True,
                                                   spectral_norm_q=True, g_steps=2, traversal_range=1.0),
-                batch_size=64, batches_per_epoch=2000, factors=True,
+                batch_size=64, batches_per_epoch=2000, factors=True, pixel_range=(0.0, 1.0),
                 where="dsprites/*.npz when there, else rendered from the factors"),
 )})
 

@@ -38,7 +38,7 @@ from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 from infogan.consistency import MAX_ROTATION_DEG, MAX_SHEAR, iic_loss, random_style
 from infogan.latent import CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
-from infogan.networks import build_networks, build_pair_classifier
+from infogan.networks import PIXEL_RANGES, build_networks, build_pair_classifier
 
 _MASK63 = (1 << 63) - 1
 
@@ -66,6 +66,10 @@ class InfoGAN(pl.LightningModule):
         noise_prior: ``"gaussian"`` (z ~ N(0, noise_std^2), the paper's) or ``"uniform"`` (Unif(-noise_std, noise_std)).
         preset: network preset (see :data:`infogan.networks.PRESETS`).
         channels: image channels.
+        pixel_range: the pixel range the networks see (:data:`infogan.networks.PIXEL_RANGES`; the dataset's record
+            names it): [-1, 1] with a tanh output, or [0, 1] with a sigmoid, where zero padding is a black
+            background. Images outside the networks (data batches, ``sample``, ``represent``) are in [-1, 1] either
+            way.
         spectral_norm: spectral normalisation on the discriminator's trunk and adversarial head.
         spectral_norm_q: spectral normalisation on Q's layers too (InfoGAN-CR's dSprites networks).
         g_steps: generator updates per batch (InfoGAN-CR: 2); each after the first draws the fakes anew from the
@@ -102,6 +106,7 @@ class InfoGAN(pl.LightningModule):
         noise_prior: str = LatentSpec.noise_prior,
         preset: str = "mnist",
         channels: int = 1,
+        pixel_range: Sequence[float] = PIXEL_RANGES[0],
         spectral_norm: bool = False,
         spectral_norm_q: bool = False,
         g_steps: int = 1,
@@ -122,6 +127,7 @@ class InfoGAN(pl.LightningModule):
     ) -> None:
         super().__init__()
         categorical = [int(k) for k in categorical]  # a list, never a tuple or tensor: plain data in checkpoints
+        pixel_range = [float(v) for v in pixel_range]
         self.save_hyperparameters()
         self.automatic_optimization = False
         if not 0 <= lambda_cr < float("inf"):
@@ -137,8 +143,8 @@ class InfoGAN(pl.LightningModule):
         self.latent = LatentSpec(noise_dim, tuple(categorical), continuous, continuous_prior, learn_variance,
                                  noise_std, noise_prior, traversal_range)
         self.generator, self.discriminator = build_networks(preset, self.latent.input_dim, self.latent.q_dim, channels,
-                                                            spectral_norm, spectral_norm_q)
-        self.pair_classifier = (build_pair_classifier(preset, channels, len(self.latent.code_names))
+                                                            spectral_norm, spectral_norm_q, pixel_range)
+        self.pair_classifier = (build_pair_classifier(preset, channels, len(self.latent.code_names), pixel_range)
                                 if lambda_cr > 0 else None)
         self._latent_rng = torch.Generator()
         self.val_metrics = torch.nn.ModuleDict()  # filled in setup() once the data's classes are known

@@ -17,6 +17,10 @@ import torch
 from torch import nn
 
 LRELU_SLOPE = 0.1
+# The pixel ranges a network can be built to see (a dataset's record names its own, :mod:`infogan.datasets`): the
+# package's [-1, 1] with a tanh output, or [0, 1] with a sigmoid output, where a convolution's zero padding equals a
+# black background (InfoGAN-CR's dSprites networks). Outside the networks every image is in [-1, 1].
+PIXEL_RANGES = ((-1.0, 1.0), (0.0, 1.0))
 
 
 def _lrelu() -> nn.Module:
@@ -168,8 +172,8 @@ class CRGenerator(nn.Module):
     """InfoGAN-CR's dSprites generator (Lin et al. 2020), 64 x 64: batch norm after each activation.
 
     FC in->128, ReLU, BN; FC ->4*4*64, ReLU, BN; upconv 64 (8x8), lReLU(0.2), BN; upconv 32 (16x16), lReLU, BN;
-    upconv 32 (32x32), lReLU, BN; upconv C (64x64); tanh. (Their output is a sigmoid in [0, 1]; tanh is the same
-    curve scaled to this package's [-1, 1] images.) About 16 MFLOP per image, against 204 for ``dcgan64``.
+    upconv 32 (32x32), lReLU, BN; upconv C (64x64); tanh. (Their output is a sigmoid in [0, 1]: ``build_networks``
+    with ``pixel_range`` 0 1, dSprites' own, swaps the tanh for it.) About 16 MFLOP per image, against 204 for ``dcgan64``.
 
     Input: (N, input_dim). Output: (N, channels, 64, 64) in [-1, 1].
     """
@@ -234,6 +238,35 @@ class PairClassifier(nn.Module):
         return self.net(torch.cat([first, second], dim=1))
 
 
+class SigmoidPixels(nn.Module):
+    """The output layer of a generator built for [0, 1] pixels: a sigmoid, handed on rescaled to [-1, 1] (the
+    discriminator's :class:`UnitPixels` maps it back, so the networks see the sigmoid's own values)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x).mul(2).sub(1)
+
+
+class UnitPixels:
+    """A forward pre-hook: [-1, 1] images -> [0, 1] before a network built for [0, 1] pixels sees them.
+
+    A hook, not a layer, so it adds no ``state_dict`` key and the weights keep the names of the [-1, 1] networks; a
+    class, not a lambda, so the networks still pickle (DDP spawn).
+    """
+
+    def __call__(self, module: nn.Module, args: tuple) -> tuple:
+        return tuple(x.add(1).mul(0.5) for x in args)
+
+
+def _see_unit_pixels(generator: nn.Module, *readers: nn.Module) -> None:
+    """Rebuild networks for [0, 1] pixels: the generator's final tanh becomes :class:`SigmoidPixels`, and each
+    reader (trunk, pair classifier) gets :class:`UnitPixels` in front."""
+    if not isinstance(generator.deconv[-1], nn.Tanh):
+        raise TypeError(f"{type(generator).__name__} does not end in a tanh to replace")
+    generator.deconv[-1] = SigmoidPixels()
+    for reader in readers:
+        reader.register_forward_pre_hook(UnitPixels())
+
+
 def init_weights(module: nn.Module) -> None:
     """DCGAN/InfoGAN init: conv and linear weights ~ N(0, 0.02), biases 0; BatchNorm scale ~ N(1, 0.02), shift 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -267,7 +300,8 @@ PRESETS: dict[str, Preset] = {
 
 
 def build_networks(preset: str, input_dim: int, q_dim: int, channels: int, spectral_norm: bool = False,
-                   spectral_norm_q: bool = False) -> tuple[nn.Module, Discriminator]:
+                   spectral_norm_q: bool = False, pixel_range: Sequence[float] = PIXEL_RANGES[0]
+                   ) -> tuple[nn.Module, Discriminator]:
     """Build and initialise (generator, discriminator) of a preset.
 
     Args:
@@ -277,9 +311,11 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int, spect
         channels: image channels (1 for MNIST).
         spectral_norm: spectrally normalise the discriminator's trunk and adversarial head.
         spectral_norm_q: also Q's layers (InfoGAN-CR does; by default Q is left free to fit the codes).
+        pixel_range: the pixel range the networks see, one of :data:`PIXEL_RANGES`; they take and return [-1, 1].
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown network preset {preset!r}; choose one of {sorted(PRESETS)}")
+    check_pixel_range(pixel_range)
     nets = PRESETS[preset]
     generator = nets.generator(input_dim, channels)
     discriminator = Discriminator(nets.trunk(channels), q_dim, nets.q_head)
@@ -291,11 +327,23 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int, spect
         for module in list(part.modules()):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.utils.parametrizations.spectral_norm(module)
+    if tuple(pixel_range) == (0.0, 1.0):
+        _see_unit_pixels(generator, discriminator.trunk)
     return generator, discriminator
 
 
-def build_pair_classifier(preset: str, channels: int, num_codes: int) -> PairClassifier:
-    """An initialised :class:`PairClassifier` for the images of a preset."""
+def build_pair_classifier(preset: str, channels: int, num_codes: int,
+                          pixel_range: Sequence[float] = PIXEL_RANGES[0]) -> PairClassifier:
+    """An initialised :class:`PairClassifier` for the images of a preset, seeing ``pixel_range``."""
     classifier = PairClassifier(channels, PRESETS[preset].size, num_codes)
     classifier.apply(init_weights)
+    if tuple(pixel_range) == (0.0, 1.0):
+        classifier.register_forward_pre_hook(UnitPixels())
     return classifier
+
+
+def check_pixel_range(pixel_range: Sequence[float]) -> None:
+    """ValueError unless ``pixel_range`` is one of :data:`PIXEL_RANGES`."""
+    if tuple(map(float, pixel_range)) not in PIXEL_RANGES:
+        raise ValueError(f"--pixel_range {' '.join(map(str, pixel_range))}: the networks can see "
+                         f"{' or '.join(f'{lo:g} {hi:g}' for lo, hi in PIXEL_RANGES)}")

@@ -36,7 +36,7 @@ from infogan.latent import PRIORS
 # Model settings with a flag. A flag left out takes the resumed run's value, else the dataset's recipe, else
 # InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
 MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-               "noise_prior", "traversal_range", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d",
+               "noise_prior", "traversal_range", "pixel_range", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d",
                "lambda_cat", "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear",
                "lambda_cr", "cr_start", "seed")
 
@@ -49,8 +49,9 @@ def model_defaults() -> dict:
 def recipe(dataset: str) -> dict:
     """The model settings a new run on ``dataset`` gets for the flags left out."""
     defaults = model_defaults()
-    return {k: list(defaults[k]) if k == "categorical" else defaults[k] for k in MODEL_FLAGS} | dict(
-        datasets.DATASETS[dataset].recipe)
+    info = datasets.DATASETS[dataset]
+    return {k: list(defaults[k]) if k in ("categorical", "pixel_range") else defaults[k] for k in MODEL_FLAGS} | dict(
+        info.recipe, pixel_range=list(info.pixel_range))
 
 
 def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
@@ -175,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
     g.add_argument("--lr_d", type=float, default=None,
                    help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))
+    g.add_argument("--pixel_range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="the pixel range the networks see: -1 1 (tanh output) or 0 1 (sigmoid output; a "
+                        "convolution's zero padding is then a black background); " + _recipe_help("pixel_range"))
     g.add_argument("--spectral_norm", action="store_true", default=None,
                    help="spectral normalisation on the discriminator; " + _recipe_help("spectral_norm"))
     g.add_argument("--spectral_norm_q", action="store_true", default=None,

@@ -65,3 +65,34 @@ def test_spectral_norm_leaves_q_alone_unless_asked():
     assert torch.nn.utils.parametrize.is_parametrized(d.head)
     q_layers = [m for m in d.q.modules() if isinstance(m, torch.nn.Linear)]
     assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in q_layers)
+
+
+def test_unit_pixel_range_networks_see_zero_background_and_a_sigmoid():
+    """dSprites' [0, 1]: the first layer of D and of the pair classifier sees a black background as 0 (what zero
+    padding adds), the generator ends in a sigmoid; outside, images stay in [-1, 1] and the weights keep their names."""
+    from infogan.networks import build_pair_classifier
+
+    g, d = build_networks("cr64", 10, 5, channels=1, spectral_norm=True, pixel_range=(0, 1))
+    g_old, d_old = build_networks("cr64", 10, 5, channels=1, spectral_norm=True)
+    assert g.state_dict().keys() == g_old.state_dict().keys() and d.state_dict().keys() == d_old.state_dict().keys()
+    seen = []
+    first_conv = d.trunk.net[0]
+    first_conv.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    background = -torch.ones(2, 1, 64, 64)  # black in the package's [-1, 1]
+    d(background)
+    assert float(seen[-1].abs().max()) == 0.0
+    pairs = build_pair_classifier("cr64", 1, 5, pixel_range=(0.0, 1.0))
+    pairs.net[0].register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    pairs(background, torch.ones(2, 1, 64, 64))
+    assert float(seen[-1][:, 0].abs().max()) == 0.0 and float(seen[-1][:, 1].min()) == 1.0
+    g.load_state_dict(g_old.state_dict())
+    z = torch.randn(3, 10)
+    x, x_tanh = g.eval()(z), g_old.eval()(z)
+    logits = torch.atanh(x_tanh.clamp(-0.999999, 0.999999).double())  # the same last layer's pre-activation
+    assert torch.allclose(x.double(), 2 * torch.sigmoid(logits) - 1, atol=1e-4)
+    assert x.min() >= -1 and x.max() <= 1
+
+
+def test_unknown_pixel_range_names_the_choices():
+    with pytest.raises(ValueError, match="--pixel_range 0 255.*-1 1 or 0 1"):
+        build_networks("cr64", 10, 5, channels=1, pixel_range=(0, 255))
