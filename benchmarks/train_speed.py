@@ -11,9 +11,9 @@ plain twin, in ONE process, alternating the contenders round by round so drifts 
     checkpoint, sample-grid and GIF callbacks, progress bar) with a timing callback added; validation is off and the
     measured steps stay inside one epoch, so epoch-end work (validation, GIFs, checkpoints) is not in the number: it
     is per-step speed.
-(b) ``plain``: the same networks and the module's own loss code (:meth:`InfoGAN.discriminator_loss`,
-    :meth:`InfoGAN.generator_loss`) with fused Adam in a hand-written loop over the same in-memory uint8 MNIST
-    tensor: what Lightning adds is the difference.
+(b) ``plain``: the same networks and the module's own objective and step order
+    (:meth:`infogan.objective.Objective.train_batch`) with fused Adam and plain ``backward()`` in a hand-written loop
+    over the same in-memory uint8 MNIST tensor: what Lightning adds is the difference.
 
 It also counts the FLOPs of one step (``torch.utils.flop_counter.FlopCounterMode``, forward and backward) and measures
 this machine's fp32 matmul rate (the best of several large ``torch.mm``), so the achieved GFLOP/s can be put against a
@@ -35,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan import InfoGAN, train
 from infogan.data import load_mnist, scale_images
+from infogan.terms import Batch
 
 # The recipe's terms beyond the paper's InfoGAN (infogan.consistency): what the "default" step adds to "paper".
 TERMS = ("lambda_real", "lambda_fake_views")
@@ -57,11 +58,9 @@ class PlainLoop:
         self.g, self.d, self.spec = self.model.generator, self.model.discriminator, self.model.latent
         hp = self.model.hparams
         kind = dict(fused=adam == "fused", foreach=adam == "foreach")
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=hp.lr_d, betas=(hp.beta1, hp.beta2), **kind)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=hp.lr_g, betas=(hp.beta1, hp.beta2), **kind)
-        self.cr = self.model.pair_classifier  # InfoGAN-CR's, with lambda_cr > 0
-        self.opt_cr = None if self.cr is None else torch.optim.Adam(self.cr.parameters(), lr=hp.lr_d,
-                                                                    betas=(hp.beta1, hp.beta2), **kind)
+        self.optimizers = {name: torch.optim.Adam(net.parameters(), lr=self.model.learning_rate(name),
+                                                  betas=(hp.beta1, hp.beta2), **kind)
+                           for name, net in self.model.objective.networks.items()}
         self.images, self.batch_size = images, batch_size
         self.rng, self.order, self.pos = torch.Generator().manual_seed(seed), torch.randperm(len(images)), 0
         self.data_seconds = 0.0  # time spent fetching (or rendering) batches
@@ -80,32 +79,24 @@ class PlainLoop:
         return scale_images(batch)
 
     def step(self) -> None:
+        """One batch: the module's own objective and step order (:meth:`Objective.train_batch`), each update a plain
+        ``backward()`` and Adam step with the other networks frozen (no wasted weight gradients)."""
         real = self._batch()
         codes = self.spec.sample(self.batch_size, self.rng)
-        pairs = None if self.cr is None else self.spec.sample_pairs(self.batch_size, self.rng)
-        fake = self.g(self.spec.to_input(codes))
-        if pairs is not None:  # the pair classifier's step, first, on pairs of fakes drawn without a graph
-            with torch.no_grad():
-                first, second = (self.g(self.spec.to_input(p)) for p in pairs[:2])
-            loss_cr, _ = self.model.pair_loss(first, second, pairs[2])
-            self.opt_cr.zero_grad(set_to_none=True)
-            loss_cr.backward()
-            self.opt_cr.step()
-        loss_d, _ = self.model.discriminator_loss(real, fake.detach(), codes)  # D + Q step on detached fakes
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-        frozen = [*self.d.parameters(), *(self.cr.parameters() if self.cr is not None else ())]
-        for p in frozen:  # G step with D's (and the classifier's) parameters frozen: no wasted weight gradients
+        self.model.objective.train_batch(Batch(real, codes, self.rng, 0), self._update)
+
+    def _update(self, name: str, loss_fn) -> dict:
+        others = [p for other, opt in self.optimizers.items() if other != name
+                  for group in opt.param_groups for p in group["params"]]
+        for p in others:
             p.requires_grad_(False)
-        for update in range(self.model.hparams.g_steps):  # later updates draw the fakes anew from the updated G
-            loss_g, _ = self.model.generator_loss(fake if update == 0 else self.g(self.spec.to_input(codes)), codes,
-                                                  pairs)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
-        for p in frozen:
+        loss, logs = loss_fn()
+        for p in others:
             p.requires_grad_(True)
+        self.optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers[name].step()
+        return logs
 
     def images_per_second(self, steps: int, warmup: int) -> float:
         for _ in range(warmup):

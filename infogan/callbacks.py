@@ -18,6 +18,7 @@ from pytorch_lightning.callbacks.progress.tqdm_progress import convert_inf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from infogan import dsprites, render
+from infogan.errors import InputError
 from infogan.metrics import disentanglement_scores
 
 
@@ -75,7 +76,7 @@ class LatentTraversalGIF(pl.Callback):
     def __init__(self, every_n_epochs: int = 1, n: int = 64, nrow: int = 8, frames: int = 16, seed: int = 0,
                  media_dir: Optional[str] = None, duration_ms: int = 120) -> None:
         if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
+            raise InputError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
         self.every_n_epochs, self.n, self.nrow, self.frames = every_n_epochs, n, nrow, frames
         self.seed, self.media_dir, self.duration_ms = seed, media_dir, duration_ms
         self.progress_frames: list = []

@@ -4,37 +4,23 @@
   would run code is refused before anything runs.
 * :func:`check_compatible` names every architecture setting on which a checkpoint and a requested model differ
   (resuming with other codes or networks would load mismatched weights, or silently change what a code means).
-* A checkpoint written before a setting existed is read with :data:`DEFAULTS_BEFORE_KEY`, a frozen table of what
-  the package did before the setting was added, not with today's constructor default: changing a default never
-  reinterprets an old run.
+* A checkpoint written before a setting existed is read with :data:`infogan.config.DEFAULTS_BEFORE_KEY`, what the
+  package did before the setting was added, not with today's default: changing a default never reinterprets an old
+  run. :data:`infogan.config.ARCHITECTURE_KEYS` are the settings that fix the networks' shapes and the codes' meaning.
 """
 
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from types import MappingProxyType
 from typing import Mapping
 
 import torch
 
+from infogan import __version__
+from infogan.config import ARCHITECTURE_KEYS, DEFAULTS_BEFORE_KEY
+from infogan.errors import InputError
 from infogan.infogan_module import InfoGAN
-
-# Hyperparameters that fix the networks' shapes and the codes' meaning (noise_std: the z the generator was trained
-# on): a checkpoint must agree on all of them.
-ARCHITECTURE_KEYS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-                     "noise_prior", "preset", "channels", "pixel_range", "spectral_norm", "spectral_norm_q")
-
-# Frozen: the value each hyperparameter had in effect before it was stored in checkpoints. Never edit a value here
-# when a default changes; when adding a hyperparameter, add the value that reproduces the behaviour before it.
-DEFAULTS_BEFORE_KEY: Mapping[str, object] = MappingProxyType({
-    "noise_dim": 62, "categorical": [10], "continuous": 2, "continuous_prior": "uniform", "learn_variance": False,
-    "noise_std": 1.0, "preset": "mnist", "channels": 1, "spectral_norm": False, "lr_g": 1e-3, "lr_d": 2e-4,
-    "beta1": 0.5, "beta2": 0.999, "lambda_cat": 1.0, "lambda_cont": 0.1, "lambda_real": 0.0, "seed": 0,
-    "noise_prior": "gaussian", "spectral_norm_q": False, "g_steps": 1, "style_rotation": 15.0, "style_shear": 0.2,
-    "lambda_fake_views": 0.0, "lambda_cr": 0.0, "traversal_range": None,
-    "cr_start": 0, "pixel_range": [-1.0, 1.0],
-})
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -45,10 +31,10 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
+        raise InputError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
                          f"could run code ({str(err).strip().splitlines()[0]})") from None
     except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, ...
-        raise ValueError(f"{path} is not a readable checkpoint (truncated or another kind of file): "
+        raise InputError(f"{path} is not a readable checkpoint (truncated or another kind of file): "
                          f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
 
 
@@ -56,12 +42,17 @@ def _require_infogan(checkpoint, path) -> dict:
     """The hyperparameters of an InfoGAN training checkpoint; ValueError naming what is wrong for any other file."""
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
+        raise InputError(f"{path} is a torch file but not an InfoGAN training checkpoint (no hyper_parameters or "
                          f"state_dict)")
     foreign = sorted(set(hparams) - set(DEFAULTS_BEFORE_KEY))
+    written_by = checkpoint.get("infogan_version")
+    if foreign and written_by is not None and any(str(k).startswith("generator.") for k in checkpoint["state_dict"]):
+        raise InputError(f"{path} was written by infogan {written_by}, which has settings this infogan "
+                         f"({__version__}) does not know ({', '.join(map(str, foreign[:5]))}): upgrade infogan to "
+                         f"read it")
     if foreign or not any(str(k).startswith("generator.") for k in checkpoint["state_dict"]):
         what = f"hyperparameters {', '.join(map(str, foreign[:5]))} are not InfoGAN's" if foreign else "no generator"
-        raise ValueError(f"{path} is a checkpoint of another model, not an InfoGAN training checkpoint ({what})")
+        raise InputError(f"{path} is a checkpoint of another model, not an InfoGAN training checkpoint ({what})")
     return hparams
 
 
@@ -92,7 +83,7 @@ def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) 
             diffs.append(f"{key}={ckpt_hparams[key]!r} (flags: {hparams.get(key)!r}; {setting} cannot change in a "
                          f"resumed run: its batch count is read from its optimizer steps)")
     if diffs:
-        raise ValueError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
+        raise InputError(f"checkpoint {path} was trained with another configuration: {', '.join(diffs)}. Pass the "
                          f"checkpoint's settings, or start a new run without --ckpt_path")
 
 
@@ -108,7 +99,7 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> In
         model = InfoGAN(**complete_hparams(hparams))
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, RuntimeError, ValueError) as err:
-        raise ValueError(f"{path} does not hold an InfoGAN of this version: "
+        raise InputError(f"{path} does not hold an InfoGAN of this version: "
                          f"{str(err).strip().splitlines()[0]}") from None
     model.to(map_location)
     return model.eval()

@@ -24,6 +24,7 @@ from torch import nn
 
 from infogan.data import load_mnist, scale_images
 from infogan.datasets import dataset_info
+from infogan.errors import InputError
 
 CACHE_NAME = "infogan_classifier.pt"
 CACHE_VERSION = 1  # bump when the network or its training changes: older caches are then retrained
@@ -113,7 +114,7 @@ def load_or_train(data_dir: str | Path, dataset: str = "mnist", cache: Optional[
     when the folder is read-only)."""
     info = dataset_info(dataset)
     if not info.idx_name:
-        raise ValueError(f"the sample scores need a labelled 28 px dataset (mnist, fashion_mnist), not {dataset!r}")
+        raise InputError(f"the sample scores need a labelled 28 px dataset (mnist, fashion_mnist), not {dataset!r}")
     cache = Path(cache) if cache else Path(data_dir) / info.idx_name / CACHE_NAME
     if cache.is_file():
         saved = torch.load(cache, map_location="cpu", weights_only=True)

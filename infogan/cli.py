@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 from typing import Callable, TypeVar
 
+from infogan.errors import InputError
+
 T = TypeVar("T")
 
-# The exceptions a user can cause (bad flags, files, data, a diverging run): one line, not a traceback. Anything
-# else is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+# The exceptions a user can cause (the package's InputError for bad flags, files and data; the OS's for a path the
+# user named): one line, not a traceback. Anything else, a plain ValueError included, is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (InputError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                                                 PermissionError)
 
 

@@ -24,12 +24,14 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from infogan.config import DEFAULTS
+
 # Ranges of the random transformations: wide enough to span the slants of one digit, mild enough that a digit keeps
-# its identity (a 6 must not become a 9). Rotation and shear are InfoGAN settings (``style_rotation``,
-# ``style_shear``) with these defaults: on a seed that merged 4 and 9 under +-15 degrees and +-0.2 the two
+# its identity (a 6 must not become a 9). Rotation and shear are settings (``style_rotation``, ``style_shear`` in
+# infogan.config, default +-25 degrees and +-0.4): on a seed that merged 4 and 9 under +-15 degrees and +-0.2 the two
 # categories split the 4s and 9s by slant (upright / slanted); at +-25 and +-0.4 they were apart (README, results).
-MAX_ROTATION_DEG = 25.0
-MAX_SHEAR = 0.4
+MAX_ROTATION_DEG = DEFAULTS["style_rotation"]
+MAX_SHEAR = DEFAULTS["style_shear"]
 SCALE_RANGE = (0.85, 1.15)
 MAX_SHIFT_PX = 2.0
 

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from infogan.datasets import dataset_info
 from infogan.dsprites import DSprites, classes_to_index, find_npz
+from infogan.errors import InputError
 from infogan.training_order import EpochShuffle, ResumableLoader
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
@@ -45,7 +46,7 @@ class InMemoryImages(Dataset):
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be a (N, C, H, W) uint8 tensor, got {images.dtype} {tuple(images.shape)}")
+            raise InputError(f"images must be a (N, C, H, W) uint8 tensor, got {images.dtype} {tuple(images.shape)}")
         self.images, self.labels = images, labels
 
     def __len__(self) -> int:
@@ -83,7 +84,7 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset
     raw = Path(data_dir) / cls.__name__ / "raw"
     damaged = [_idx_damage(raw / name) for name in IDX_FILES if (raw / name).is_file()]
     if any(damaged):
-        raise ValueError(next(d for d in damaged if d) + "; replace it (delete it to let torchvision download it)")
+        raise InputError(next(d for d in damaged if d) + "; replace it (delete it to let torchvision download it)")
     try:
         ds = cls(str(data_dir), train=train, download=False)
     except RuntimeError:
@@ -152,7 +153,7 @@ class ImageFiles(Dataset):
         from torchvision.transforms import v2
 
         if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {channels}")
+            raise InputError(f"channels must be 1 or 3, got {channels}")
         self.files, self.mode, self.skip = list(files), "L" if channels == 1 else "RGB", skip_bad_images
         # torchvision's transforms on uint8 tensors: crop the largest centred square, then resize with antialiasing.
         self.resize = v2.Resize(image_size, antialias=True)
@@ -264,16 +265,16 @@ class InfoGANDataModule(pl.LightningDataModule):
         super().__init__()
         self.info = info = dataset_info(dataset)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
         image_size = image_size or info.image_sizes[0]
         if image_size not in info.image_sizes:
-            raise ValueError(f"--image_size {image_size}: dataset {dataset} supports "
+            raise InputError(f"--image_size {image_size}: dataset {dataset} supports "
                              f"{' or '.join(map(str, info.image_sizes))}")
         if channels is not None and channels not in info.channels:
             if len(info.channels) == 1:
-                raise ValueError(f"--channels {channels}: dataset {dataset} has {info.channels[0]} channel(s); "
+                raise InputError(f"--channels {channels}: dataset {dataset} has {info.channels[0]} channel(s); "
                                  f"--channels applies to --dataset folder only")
-            raise ValueError(f"--channels must be {' or '.join(map(str, info.channels))}, got {channels}")
+            raise InputError(f"--channels must be {' or '.join(map(str, info.channels))}, got {channels}")
         batched = info.storage != "files"
         self.download = batched if download is None else download
         self.dataset, self.data_dir, self.batch_size, self.seed = dataset, data_dir, batch_size, seed
@@ -317,7 +318,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         else:
             self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
         if len(self.train_set) < self.batch_size:  # drop_last would leave no batch at all: nothing would train
-            raise ValueError(f"{self.dataset} at {self.data_dir} has {len(self.train_set)} images, fewer than one "
+            raise InputError(f"{self.dataset} at {self.data_dir} has {len(self.train_set)} images, fewer than one "
                              f"batch of {self.batch_size}: lower --batch_size or add images")
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:

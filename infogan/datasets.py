@@ -5,7 +5,8 @@ with by default) and network preset, and ``--help`` prints the recipes from here
 record here and, when its storage is new, one loader in :mod:`infogan.data`. Plain data, no torch.
 
 A recipe lists only the hyperparameters in which the dataset differs from :class:`infogan.InfoGAN`'s defaults (the
-paper's MNIST setting), so every default is written once.
+paper's MNIST setting), so every default is written once; each recipe is checked against :mod:`infogan.config`
+when this module is imported.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping, Optional
+
+from infogan.config import check_settings
 
 # How a dataset's images reach a batch (the DataModule picks its loader by this):
 STORAGES = (
@@ -64,6 +67,8 @@ class DatasetInfo:
             raise ValueError(f"dataset {self.name}: storage must be one of {STORAGES}, got {self.storage!r}")
         if set(self.presets) != set(self.image_sizes):
             raise ValueError(f"dataset {self.name}: needs one network preset per image size {self.image_sizes}")
+        check_settings(self.recipe, f"dataset {self.name}'s recipe: ")
+        check_settings(dict(pixel_range=self.pixel_range), f"dataset {self.name}: ")
         object.__setattr__(self, "presets", MappingProxyType(dict(self.presets)))
         object.__setattr__(self, "recipe", MappingProxyType(dict(self.recipe)))
 

@@ -33,6 +33,8 @@ from typing import Optional, Sequence
 import torch
 from torch.utils.data import Dataset
 
+from infogan.errors import InputError
+
 FACTORS = ("color", "shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES = (1, 3, 6, 40, 32, 32)
 SHAPES = ("square", "ellipse", "heart")
@@ -121,13 +123,13 @@ def load_npz(path: str | Path) -> torch.Tensor:
         with np.load(path) as data:
             imgs, classes = data["imgs"], data["latents_classes"]
     except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"{path} is not the dSprites .npz (needs arrays imgs and latents_classes): {err}") from None
+        raise InputError(f"{path} is not the dSprites .npz (needs arrays imgs and latents_classes): {err}") from None
     expected = (num_images(), SIZE, SIZE)
     if imgs.shape != expected or classes.shape != (num_images(), len(FACTORS)):
-        raise ValueError(f"{path}: imgs {imgs.shape} / latents_classes {classes.shape}, expected {expected} / "
+        raise InputError(f"{path}: imgs {imgs.shape} / latents_classes {classes.shape}, expected {expected} / "
                          f"({num_images()}, {len(FACTORS)})")
     if not torch.equal(classes_to_index(torch.from_numpy(classes)), torch.arange(num_images())):
-        raise ValueError(f"{path}: rows are not in the original order of the factors {FACTORS}")
+        raise InputError(f"{path}: rows are not in the original order of the factors {FACTORS}")
     return torch.from_numpy(np.ascontiguousarray(imgs, dtype=np.uint8))
 
 

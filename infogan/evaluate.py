@@ -27,6 +27,7 @@ from infogan import classifier, cli, dsprites
 from infogan.checkpoint import load_model
 from infogan.data import InfoGANDataModule
 from infogan.datasets import DATASETS
+from infogan.errors import InputError
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
 
 
@@ -37,9 +38,9 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
     if data.dataset == "dsprites":
         return evaluate_disentanglement(model, data, mi_samples, **disentanglement)
     if not model.latent.categorical:
-        raise ValueError("this model has no categorical code, so there is nothing to match against labels")
+        raise InputError("this model has no categorical code, so there is nothing to match against labels")
     if data.num_classes is None:
-        raise ValueError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
+        raise InputError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
     _check_images(model, data)
     data.setup("validate")
     preds, labels = [], []
@@ -58,7 +59,7 @@ def _check_images(model, data: InfoGANDataModule) -> None:
     channels, size = data.image_shape
     made = tuple(model.sample(2, seed=0).shape[1:])
     if made != (channels, size, size):
-        raise ValueError(f"the checkpoint makes {made[0]}-channel {made[1]} px images, dataset {data.dataset!r} has "
+        raise InputError(f"the checkpoint makes {made[0]}-channel {made[1]} px images, dataset {data.dataset!r} has "
                          f"{channels}-channel {size} px images: evaluate it on the dataset it was trained on")
 
 
@@ -148,7 +149,7 @@ def _inception_fid(weights: Optional[str], device):
         return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=weights,
                                         reset_real_features=False).to(device)
     except ModuleNotFoundError as err:
-        raise ValueError(f"the Inception FID needs torch-fidelity: pip install torch-fidelity ({err})") from None
+        raise InputError(f"the Inception FID needs torch-fidelity: pip install torch-fidelity ({err})") from None
 
 
 @torch.no_grad()

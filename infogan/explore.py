@@ -25,6 +25,7 @@ import torch
 
 from infogan import cli, render
 from infogan.checkpoint import load_model
+from infogan.errors import InputError
 
 RANDOM = "random"  # the categorical dropdown's choice for "drawn with the noise"
 MAX_SAMPLES = 64
@@ -46,7 +47,7 @@ class Explorer:
         """An n-sample grid (H, W) or (H, W, 3) uint8: categorical values (int, or "random"/None: drawn), continuous
         values, and noise (and drawn codes) fixed by ``seed``, so only the changed control changes the picture."""
         if not 1 <= int(n) <= MAX_SAMPLES:
-            raise ValueError(f"the number of samples must be 1..{MAX_SAMPLES}, got {n}")
+            raise InputError(f"the number of samples must be 1..{MAX_SAMPLES}, got {n}")
         cats = [None if c in (None, RANDOM, "") else int(c) for c in categorical]
         images = self.model.sample(int(n), cats or None, [float(v) for v in continuous] or None, seed=int(seed))
         return self._display(render.to_grid(images, nrow=max(1, round(int(n) ** 0.5))))
@@ -126,7 +127,7 @@ def _check_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as err:
-            raise ValueError(f"cannot listen on {host}:{port} ({err.strerror or err}); pass another --port") from None
+            raise InputError(f"cannot listen on {host}:{port} ({err.strerror or err}); pass another --port") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,7 +150,7 @@ def serve(args: argparse.Namespace, block: bool = True):
     try:
         app = build_app(Explorer(model), title=f"InfoGAN latent explorer: {Path(args.checkpoint).name}")
     except ModuleNotFoundError as err:
-        raise ValueError(f"the explorer needs gradio: pip install -e \".[explore]\" ({err})") from None
+        raise InputError(f"the explorer needs gradio: pip install -e \".[explore]\" ({err})") from None
     print(f"explorer: http://{args.host}:{args.port}  (Ctrl-C stops it)", file=sys.stderr)
     app.launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False, quiet=True,
                prevent_thread_lock=not block)

@@ -29,7 +29,9 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-PRIORS = ("uniform", "gaussian")
+from infogan.config import DEFAULTS, PRIORS
+from infogan.errors import InputError
+
 # Learned log-variances are clamped: an unbounded Q can drive the NLL to -inf on a code G has collapsed.
 LOG_VAR_RANGE = (-8.0, 8.0)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -71,37 +73,37 @@ class LatentSpec:
             :attr:`default_range`). Only for showing codes: it changes nothing in training.
     """
 
-    noise_dim: int = 62
-    categorical: tuple[int, ...] = (10,)
-    continuous: int = 2
-    continuous_prior: str = "uniform"
-    learn_variance: bool = False
-    noise_std: float = 1.0
-    noise_prior: str = "gaussian"
-    traversal_range: Optional[float] = None
+    noise_dim: int = DEFAULTS["noise_dim"]  # every default is the config's (infogan.config.LatentConfig)
+    categorical: tuple[int, ...] = tuple(DEFAULTS["categorical"])
+    continuous: int = DEFAULTS["continuous"]
+    continuous_prior: str = DEFAULTS["continuous_prior"]
+    learn_variance: bool = DEFAULTS["learn_variance"]
+    noise_std: float = DEFAULTS["noise_std"]
+    noise_prior: str = DEFAULTS["noise_prior"]
+    traversal_range: Optional[float] = DEFAULTS["traversal_range"]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categorical", tuple(int(k) for k in self.categorical))
         if self.noise_dim < 0:
-            raise ValueError(f"noise_dim must be >= 0, got {self.noise_dim}")
+            raise InputError(f"noise_dim must be >= 0, got {self.noise_dim}")
         for i, k in enumerate(self.categorical):
             if k < 2:
-                raise ValueError(
+                raise InputError(
                     f"categorical code {i} has K={k}: a categorical code needs at least 2 values "
                     f"(e.g. --categorical 10)"
                 )
         if self.continuous < 0:
-            raise ValueError(f"the number of continuous codes must be >= 0, got {self.continuous}")
+            raise InputError(f"the number of continuous codes must be >= 0, got {self.continuous}")
         if self.continuous_prior not in PRIORS:
-            raise ValueError(f"continuous_prior must be one of {PRIORS}, got {self.continuous_prior!r}")
+            raise InputError(f"continuous_prior must be one of {PRIORS}, got {self.continuous_prior!r}")
         if self.noise_prior not in PRIORS:
-            raise ValueError(f"noise_prior must be one of {PRIORS}, got {self.noise_prior!r}")
+            raise InputError(f"noise_prior must be one of {PRIORS}, got {self.noise_prior!r}")
         if not self.noise_std > 0:
-            raise ValueError(f"noise_std must be > 0, got {self.noise_std}")
+            raise InputError(f"noise_std must be > 0, got {self.noise_std}")
         if self.traversal_range is not None and not (math.isfinite(self.traversal_range) and self.traversal_range > 0):
-            raise ValueError(f"traversal_range must be a finite number > 0, got {self.traversal_range}")
+            raise InputError(f"traversal_range must be a finite number > 0, got {self.traversal_range}")
         if self.input_dim == 0:
-            raise ValueError("the generator needs some input: set noise_dim > 0 or add a latent code")
+            raise InputError("the generator needs some input: set noise_dim > 0 or add a latent code")
 
     # ------------------------------------------------------------------ sizes and names
     @property
@@ -159,7 +161,7 @@ class LatentSpec:
             else:
                 z = (torch.rand(n, self.noise_dim, generator=generator) * 2 - 1) * self.noise_std
         elif tuple(z.shape) != (n, self.noise_dim):
-            raise ValueError(f"z must have shape ({n}, {self.noise_dim}), got {tuple(z.shape)}")
+            raise InputError(f"z must have shape ({n}, {self.noise_dim}), got {tuple(z.shape)}")
         cat = torch.stack(
             [torch.randint(k, (n,), generator=generator) for k in self.categorical], dim=1
         ) if self.categorical else torch.zeros(n, 0, dtype=torch.long)
@@ -200,12 +202,12 @@ class LatentSpec:
         count = drawn.shape[1]
         if isinstance(values, torch.Tensor):
             if tuple(values.shape) != tuple(drawn.shape):
-                raise ValueError(f"{kind} codes must have shape {tuple(drawn.shape)}, got {tuple(values.shape)}")
+                raise InputError(f"{kind} codes must have shape {tuple(drawn.shape)}, got {tuple(values.shape)}")
             out = values.to(drawn.dtype).cpu().clone()
         else:
             values = list(values)
             if len(values) > count:
-                raise ValueError(f"{len(values)} {kind} values given, but this model has {count} {kind} code(s)")
+                raise InputError(f"{len(values)} {kind} values given, but this model has {count} {kind} code(s)")
             out = drawn.clone()
             for i, v in enumerate(values):
                 if v is not None:
@@ -213,12 +215,12 @@ class LatentSpec:
         if kind == "continuous" and not bool(torch.isfinite(out).all()):
             i = int((~torch.isfinite(out)).any(dim=0).nonzero()[0])
             bad = float(out[:, i][~torch.isfinite(out[:, i])][0])
-            raise ValueError(f"continuous code {i} must be a finite number, got {bad}")
+            raise InputError(f"continuous code {i} must be a finite number, got {bad}")
         if kind == "categorical":
             for i, k in enumerate(self.categorical):
                 bad = (out[:, i] < 0) | (out[:, i] >= k)
                 if bool(bad.any()):
-                    raise ValueError(f"categorical code {i} takes values 0..{k - 1}, got {int(out[:, i][bad][0])}")
+                    raise InputError(f"categorical code {i} takes values 0..{k - 1}, got {int(out[:, i][bad][0])}")
         return out
 
     # ------------------------------------------------------------------ traversals
@@ -235,10 +237,10 @@ class LatentSpec:
         kind, _, index = text.partition(":")
         counts = {"cat": self.num_categorical, "cont": self.continuous}
         if kind not in counts or not index.isdigit():
-            raise ValueError(f"a code is written cat:I or cont:I (e.g. cat:0), got {text!r}")
+            raise InputError(f"a code is written cat:I or cont:I (e.g. cat:0), got {text!r}")
         if int(index) >= counts[kind]:
             have = ", ".join(f"{kind}:{i}" for i in range(counts[kind])) or "none"
-            raise ValueError(f"code {text} does not exist: this model's {kind} codes are {have}")
+            raise InputError(f"code {text} does not exist: this model's {kind} codes are {have}")
         return kind, int(index)
 
     def traversal_values(self, kind: str, index: int, frames: int = 16,

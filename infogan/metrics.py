@@ -38,6 +38,8 @@ from scipy.optimize import linear_sum_assignment
 from torchmetrics import Metric
 from torchmetrics.functional.clustering import adjusted_rand_score, mutual_info_score, normalized_mutual_info_score
 
+from infogan.errors import InputError
+
 
 def contingency(pred: torch.Tensor, labels: torch.Tensor, num_clusters: int, num_classes: int) -> torch.Tensor:
     """(num_clusters, num_classes) long counts: entry [k, c] = images in cluster k with label c."""
@@ -269,7 +271,7 @@ def disentanglement_scores(represent: Representation, factor_sizes: Sequence[int
     none held out), "factor_vae_train", "mig", "mig_per_factor", "settings"}.
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        raise InputError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     settings = {**PROTOCOLS[protocol], **overrides}
     vae = factor_vae_score(represent, factor_sizes, settings["num_train"], settings["num_eval"],
                            settings["votes_batch"], settings["num_variance"], seed, batch_size)

@@ -16,11 +16,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from infogan.config import PIXEL_RANGES, check_settings
+
 LRELU_SLOPE = 0.1
-# The pixel ranges a network can be built to see (a dataset's record names its own, :mod:`infogan.datasets`): the
-# package's [-1, 1] with a tanh output, or [0, 1] with a sigmoid output, where a convolution's zero padding equals a
-# black background (InfoGAN-CR's dSprites networks). Outside the networks every image is in [-1, 1].
-PIXEL_RANGES = ((-1.0, 1.0), (0.0, 1.0))
 
 
 def _lrelu() -> nn.Module:
@@ -173,7 +171,8 @@ class CRGenerator(nn.Module):
 
     FC in->128, ReLU, BN; FC ->4*4*64, ReLU, BN; upconv 64 (8x8), lReLU(0.2), BN; upconv 32 (16x16), lReLU, BN;
     upconv 32 (32x32), lReLU, BN; upconv C (64x64); tanh. (Their output is a sigmoid in [0, 1]: ``build_networks``
-    with ``pixel_range`` 0 1, dSprites' own, swaps the tanh for it.) About 16 MFLOP per image, against 204 for ``dcgan64``.
+    with ``pixel_range`` 0 1, dSprites' own, swaps the tanh for it.) About 16 MFLOP per image, against 204 for
+    ``dcgan64``.
 
     Input: (N, input_dim). Output: (N, channels, 64, 64) in [-1, 1].
     """
@@ -311,11 +310,12 @@ def build_networks(preset: str, input_dim: int, q_dim: int, channels: int, spect
         channels: image channels (1 for MNIST).
         spectral_norm: spectrally normalise the discriminator's trunk and adversarial head.
         spectral_norm_q: also Q's layers (InfoGAN-CR does; by default Q is left free to fit the codes).
-        pixel_range: the pixel range the networks see, one of :data:`PIXEL_RANGES`; they take and return [-1, 1].
+        pixel_range: the pixel range the networks see, one of :data:`infogan.config.PIXEL_RANGES`; they take and
+            return [-1, 1].
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown network preset {preset!r}; choose one of {sorted(PRESETS)}")
-    check_pixel_range(pixel_range)
+    check_settings(dict(pixel_range=pixel_range))
     nets = PRESETS[preset]
     generator = nets.generator(input_dim, channels)
     discriminator = Discriminator(nets.trunk(channels), q_dim, nets.q_head)
@@ -341,9 +341,3 @@ def build_pair_classifier(preset: str, channels: int, num_codes: int,
         classifier.register_forward_pre_hook(UnitPixels())
     return classifier
 
-
-def check_pixel_range(pixel_range: Sequence[float]) -> None:
-    """ValueError unless ``pixel_range`` is one of :data:`PIXEL_RANGES`."""
-    if tuple(map(float, pixel_range)) not in PIXEL_RANGES:
-        raise ValueError(f"--pixel_range {' '.join(map(str, pixel_range))}: the networks can see "
-                         f"{' or '.join(f'{lo:g} {hi:g}' for lo, hi in PIXEL_RANGES)}")

@@ -14,6 +14,8 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
+from infogan.errors import InputError
+
 
 def to_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
     """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1], ``nrow`` images per row, 2 px padding."""
@@ -34,7 +36,7 @@ def to_pil(frame: torch.Tensor) -> Image.Image:
 def gif_bytes(frames: Sequence[torch.Tensor], duration_ms: int = 120) -> bytes:
     """Encode frames as a looping GIF."""
     if not frames:
-        raise ValueError("a GIF needs at least one frame")
+        raise InputError("a GIF needs at least one frame")
     first, *rest = [to_pil(f) for f in frames]
     buf = io.BytesIO()
     first.save(buf, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0, optimize=False)
@@ -57,12 +59,12 @@ def save_picture(frames: Sequence[torch.Tensor], path: str | Path, duration_ms: 
         write_atomically(path, gif_bytes(frames, duration_ms))
     elif suffix == ".png":
         if len(frames) != 1:
-            raise ValueError(f"a PNG holds one frame, got {len(frames)}: use a .gif output")
+            raise InputError(f"a PNG holds one frame, got {len(frames)}: use a .gif output")
         buf = io.BytesIO()
         to_pil(frames[0]).save(buf, format="PNG")
         write_atomically(path, buf.getvalue())
     else:
-        raise ValueError(f"unknown output type {suffix or '(none)'!r} for {path}: use .png or .gif")
+        raise InputError(f"unknown output type {suffix or '(none)'!r} for {path}: use .png or .gif")
     return path
 
 

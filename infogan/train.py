@@ -9,7 +9,6 @@ benchmark add theirs there), and fit.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -19,7 +18,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from infogan import cli, datasets
+from infogan import cli, config, datasets
 from infogan.callbacks import (
     DisentanglementScores,
     EpochProgressBar,
@@ -29,29 +28,17 @@ from infogan.callbacks import (
     StopAfterBatches,
 )
 from infogan.checkpoint import check_compatible, read_hparams
+from infogan.config import MODEL_FLAGS
 from infogan.data import BadImageError, InfoGANDataModule
+from infogan.errors import InputError
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
-from infogan.latent import PRIORS
-
-# Model settings with a flag. A flag left out takes the resumed run's value, else the dataset's recipe, else
-# InfoGAN's default: so ``--ckpt_path`` alone continues a run, and a changed recipe never alters an old run.
-MODEL_FLAGS = ("noise_dim", "categorical", "continuous", "continuous_prior", "learn_variance", "noise_std",
-               "noise_prior", "traversal_range", "pixel_range", "spectral_norm", "spectral_norm_q", "g_steps", "lr_g", "lr_d",
-               "lambda_cat", "lambda_cont", "lambda_real", "lambda_fake_views", "style_rotation", "style_shear",
-               "lambda_cr", "cr_start", "seed")
-
-
-def model_defaults() -> dict:
-    """InfoGAN's constructor defaults: the one source of every model default (the paper's MNIST setting)."""
-    return {k: p.default for k, p in inspect.signature(InfoGAN.__init__).parameters.items() if k != "self"}
 
 
 def recipe(dataset: str) -> dict:
-    """The model settings a new run on ``dataset`` gets for the flags left out."""
-    defaults = model_defaults()
+    """The model settings a new run on ``dataset`` gets for the flags left out: its record's recipe and pixel range
+    over the defaults of :mod:`infogan.config`."""
     info = datasets.DATASETS[dataset]
-    return {k: list(defaults[k]) if k in ("categorical", "pixel_range") else defaults[k] for k in MODEL_FLAGS} | dict(
-        info.recipe, pixel_range=list(info.pixel_range))
+    return {k: config.DEFAULTS[k] for k in MODEL_FLAGS} | dict(info.recipe, pixel_range=list(info.pixel_range))
 
 
 def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
@@ -66,17 +53,6 @@ def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
         args.batch_size = info.batch_size
     if args.limit_train_batches is None:
         args.limit_train_batches = info.batches_per_epoch or 1.0
-
-
-def _recipe_help(key: str) -> str:
-    """'recipe: mnist 1.0, fashion_mnist 0.0, ...' from the records, for one model flag."""
-    def show(value) -> str:
-        if isinstance(value, list):
-            return "none" if not value else (" ".join(map(str, value)) if len(set(value)) > 1 or len(value) < 3
-                                             else f"{len(value)} codes of {value[0]}")
-        return str(value)
-
-    return "recipe: " + ", ".join(f"{name} {show(recipe(name)[key])}" for name in datasets.DATASETS)
 
 
 def _int_or_float(text: str) -> int | float:
@@ -97,7 +73,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = model_defaults()
     p = argparse.ArgumentParser(
         prog="python -m infogan.train",
         description="Train InfoGAN. Model flags left out take the dataset's recipe (README, Datasets), or the run's "
@@ -126,67 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no_download", action="store_false", dest="download", default=None,
                    help="never download: fail at once with the folder it looked in when the data is missing")
 
-    g = p.add_argument_group("latent codes (left out: the dataset's recipe, or the resumed run's)")
-    g.add_argument("--categorical", type=int, nargs="*", default=None, metavar="K",
-                   help="one categorical code per K given (e.g. --categorical 10 or --categorical 10 5); "
-                        + _recipe_help("categorical"))
-    g.add_argument("--continuous", type=int, default=None,
-                   help="number of continuous codes; " + _recipe_help("continuous"))
-    g.add_argument("--continuous_prior", choices=PRIORS, default=None,
-                   help=f"prior of the continuous codes: Unif(-1, 1) or N(0, 1); default {d['continuous_prior']}")
-    g.add_argument("--learn_variance", action="store_true", default=None,
-                   help="Q predicts each continuous code's variance (default: fixed unit std, as the official code)")
-    g.add_argument("--noise_dim", type=int, default=None,
-                   help="size of the incompressible noise z; " + _recipe_help("noise_dim"))
-    g.add_argument("--noise_std", type=float, default=None,
-                   help="the scale of z: N(0, std^2), or Unif(-std, std); " + _recipe_help("noise_std"))
-    g.add_argument("--noise_prior", choices=PRIORS, default=None,
-                   help="prior of the noise z; " + _recipe_help("noise_prior"))
-    g.add_argument("--traversal_range", type=float, default=None,
-                   help="continuous traversals (GIFs, explorer sliders) sweep [-R, R]; changes nothing in training; "
-                        "default " + ", ".join(f"{n} {i.recipe['traversal_range']}" for n, i in
-                                               datasets.DATASETS.items() if "traversal_range" in i.recipe)
-                        + ", else 2 for uniform codes (the paper's extrapolation), 3 for gaussian ones")
-
-    g = p.add_argument_group("optimisation (left out: the defaults below, or the resumed run's)")
-    g.add_argument("--lambda_cat", type=float, default=None,
-                   help=f"weight of the categorical information term; default {d['lambda_cat']}")
-    g.add_argument("--lambda_cont", type=float, default=None,
-                   help="weight of the continuous information term; " + _recipe_help("lambda_cont"))
-    g.add_argument("--lambda_real", type=float, default=None,
-                   help="weight of the invariance of Q's categories on real images under random rotation, shear, "
-                        "scale, shift and thinner strokes (IIC); 0: off, the paper's InfoGAN; "
-                        + _recipe_help("lambda_real"))
-    g.add_argument("--lambda_fake_views", type=float, default=None,
-                   help="weight of the categorical information term on restyled fakes (Q must recover the "
-                        "generator's category after the same restyling); 0: off; " + _recipe_help("lambda_fake_views"))
-    g.add_argument("--style_rotation", type=float, default=None,
-                   help="the restyling's largest rotation of an image, in degrees (--lambda_real, --lambda_fake_views);"
-                        f" default {d['style_rotation']}")
-    g.add_argument("--style_shear", type=float, default=None,
-                   help=f"the restyling's largest shear of an image; default {d['style_shear']}")
-    g.add_argument("--lambda_cr", type=float, default=None,
-                   help="weight of InfoGAN-CR's contrastive term: a pair classifier must tell which code two "
-                        "generated images share (Lin et al. 2020; 2.2-2.7 times the time of a dSprites batch on CPU); "
-                        "0: off; " + _recipe_help("lambda_cr"))
-    g.add_argument("--cr_start", type=int, default=None,
-                   help="the batch from which --lambda_cr's term is on; the pair classifier starts training then. "
-                        "InfoGAN-CR's dSprites runs: 288000, with --max_steps 322560 (their 28 epochs of 11,520 "
-                        f"batches); default {d['cr_start']}: from the first batch")
-    g.add_argument("--lr_g", type=float, default=None, help="generator Adam learning rate; " + _recipe_help("lr_g"))
-    g.add_argument("--lr_d", type=float, default=None,
-                   help="discriminator + Q Adam learning rate; " + _recipe_help("lr_d"))
-    g.add_argument("--pixel_range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                   help="the pixel range the networks see: -1 1 (tanh output) or 0 1 (sigmoid output; a "
-                        "convolution's zero padding is then a black background); " + _recipe_help("pixel_range"))
-    g.add_argument("--spectral_norm", action="store_true", default=None,
-                   help="spectral normalisation on the discriminator; " + _recipe_help("spectral_norm"))
-    g.add_argument("--spectral_norm_q", action="store_true", default=None,
-                   help="spectral normalisation on Q's layers too; " + _recipe_help("spectral_norm_q"))
-    g.add_argument("--g_steps", type=int, default=None,
-                   help="generator updates per batch (InfoGAN-CR: 2); " + _recipe_help("g_steps"))
-    g.add_argument("--seed", type=int, default=None,
-                   help=f"seed for weights, shuffling and the latent stream; default {d['seed']}")
+    config.add_flags(p, {name: recipe(name) for name in datasets.DATASETS})
 
     g = p.add_argument_group("trainer")
     g.add_argument("--max_epochs", type=int, default=11,
@@ -364,10 +279,10 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             log_every_n_steps=args.log_every_n_steps,
         )
     except MisconfigurationException as err:  # e.g. --accelerator gpu on a machine without one
-        raise ValueError(f"{str(err).strip().splitlines()[0]} (--accelerator {args.accelerator}, --devices "
+        raise InputError(f"{str(err).strip().splitlines()[0]} (--accelerator {args.accelerator}, --devices "
                          f"{args.devices})") from None
     if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
-        raise ValueError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
+        raise InputError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
     return trainer
 
 
@@ -376,7 +291,7 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
     resolve_settings(args, resumed)
     if args.batch_size < 2:
-        raise ValueError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
+        raise InputError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
                          f"device; use 16 or more (the paper uses 128)")
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = build_data(args)

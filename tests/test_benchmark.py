@@ -40,19 +40,19 @@ def test_train_speed_smoke_writes_both_steps_with_every_field(mnist_dir, tmp_pat
     assert result["peak_gflops"] > 0
 
 
-def test_the_plain_loop_runs_the_modules_own_losses(monkeypatch):
-    from infogan import InfoGAN
+def test_the_plain_loop_runs_the_modules_own_step(monkeypatch):
+    from infogan.objective import Objective
 
     bench = _load("train_speed")
     calls = []
-    for name in ("discriminator_loss", "generator_loss"):
-        original = getattr(InfoGAN, name)
-        monkeypatch.setattr(InfoGAN, name, lambda self, *a, _f=original, _n=name: calls.append(_n) or _f(self, *a))
+    for name in ("train_batch", "discriminator_loss", "generator_loss"):
+        original = getattr(Objective, name)
+        monkeypatch.setattr(Objective, name, lambda self, *a, _f=original, _n=name: calls.append(_n) or _f(self, *a))
     loop = bench.PlainLoop(torch.zeros(16, 1, 28, 28, dtype=torch.uint8), 8, lambda_real=1.0,
                            lambda_fake_views=1.0)
     before = {k: v.clone() for k, v in loop.model.state_dict().items()}
     loop.step()
-    assert calls == ["discriminator_loss", "generator_loss"]
+    assert calls == ["train_batch", "discriminator_loss", "generator_loss"]  # the step order is the module's
     changed = {k for k, v in loop.model.state_dict().items() if not torch.equal(before[k], v)}
     assert any(k.startswith("generator.") for k in changed) and any(k.startswith("discriminator.q.") for k in changed)
 
@@ -65,11 +65,13 @@ def test_step_variants_smoke_changes_what_it_says(mnist_dir, tmp_path):
     loop, _ = bench.build("channels_last", images, 8, seed=0)
     assert loop.images.is_contiguous(memory_format=torch.channels_last)
     loop, _ = bench.build("foreach_adam", images, 8, seed=0)
-    assert loop.opt_d.defaults["foreach"] and not loop.opt_d.defaults["fused"]
+    opt_d, opt_g = loop.optimizers["discriminator"], loop.optimizers["generator"]
+    assert opt_d.defaults["foreach"] and not opt_d.defaults["fused"]
     loop, _ = bench.build("loop_adam", images, 8, seed=0)
-    assert not loop.opt_g.defaults["foreach"] and not loop.opt_g.defaults["fused"]
+    opt_g = loop.optimizers["generator"]
+    assert not opt_g.defaults["foreach"] and not opt_g.defaults["fused"]
     loop, _ = bench.build("baseline", images, 8, seed=0)
-    assert loop.opt_g.defaults["fused"] and loop.opt_d.defaults["fused"]  # the package's choice
+    assert all(opt.defaults["fused"] for opt in loop.optimizers.values())  # the package's choice
 
     out = tmp_path / "variants.json"
     bench.main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--steps", "1", "--warmup", "1", "--rounds", "1",

@@ -120,3 +120,16 @@ def test_a_foreign_lightning_checkpoint_is_named_as_such_by_every_reader(ckpt, m
     del old["hyper_parameters"]["categorical"]
     check_compatible(old["hyper_parameters"], {**checkpoint.complete_hparams(old["hyper_parameters"]),
                                                "categorical": [10]}, "old.ckpt")
+
+
+def test_a_checkpoint_records_its_version_and_a_newer_ones_unknown_setting_says_so(ckpt, tmp_path):
+    from infogan import __version__
+
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["infogan_version"] == __version__
+    saved["hyper_parameters"]["lambda_from_the_future"] = 1.0
+    saved["infogan_version"] = "9.0.0"
+    newer = tmp_path / "newer.ckpt"
+    torch.save(saved, newer)
+    with pytest.raises(ValueError, match=r"written by infogan 9\.0\.0.*lambda_from_the_future.*upgrade infogan"):
+        load_model(newer)

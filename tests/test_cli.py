@@ -19,3 +19,19 @@ def test_every_cli_answers_in_one_line_or_with_a_traceback_under_debug(entry, ma
     assert "Traceback" not in err[0] and ": error: " in err[0]
     with pytest.raises((ValueError, FileNotFoundError)):  # --debug: the exception itself, for the traceback
         entry([*argv, "--debug"])
+
+
+def test_a_bug_that_raises_a_plain_value_error_keeps_its_traceback(monkeypatch, tmp_path):
+    """Only the package's InputError (and the OS's file errors) are one line: a ValueError from inside is a bug."""
+    from infogan import cli
+
+    def buggy(args):
+        raise ValueError("an internal invariant broke")
+
+    parser = train.build_parser()
+    args = parser.parse_args(["--log_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="an internal invariant broke"):
+        cli.run(parser, args, buggy)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(parser, args, lambda a: (_ for _ in ()).throw(cli.InputError("--x 1: must be 2")))
+    assert exit_info.value.code == 2

@@ -5,9 +5,10 @@ import dataclasses
 import pytest
 
 from infogan import InfoGAN, datasets
+from infogan.config import DEFAULTS
 from infogan.data import InfoGANDataModule
 from infogan.networks import PRESETS
-from infogan.train import build_parser, model_defaults, recipe
+from infogan.train import build_parser, recipe
 
 
 @pytest.mark.parametrize("name", list(datasets.DATASETS))
@@ -16,7 +17,7 @@ def test_every_record_names_presets_of_its_sizes_and_real_hyperparameters(name):
     assert info.name == name
     for size, preset in info.presets.items():
         assert PRESETS[preset].size == size  # the preset makes images of that size
-    assert set(info.recipe) <= set(model_defaults())  # a recipe only sets InfoGAN's own hyperparameters
+    assert set(info.recipe) <= set(DEFAULTS)  # a recipe only sets InfoGAN's own hyperparameters
     InfoGAN(**recipe(name), preset=info.presets[info.image_sizes[0]], channels=info.channels[0])  # builds
 
 
@@ -43,3 +44,10 @@ def test_a_bad_record_is_refused():
     with pytest.raises(ValueError, match="storage must be one of"):
         datasets.DatasetInfo("x", image_sizes=(32,), channels=(3,), num_classes=None, storage="cloud",
                              presets={32: "celeba32"})
+    # a recipe is checked against the settings when the record is made, not when a run starts
+    with pytest.raises(ValueError, match="dataset x's recipe: unknown setting.*lambda_typo"):
+        datasets.DatasetInfo("x", image_sizes=(32,), channels=(3,), num_classes=None, storage="files",
+                             presets={32: "celeba32"}, recipe=dict(lambda_typo=1.0))
+    with pytest.raises(ValueError, match="dataset x's recipe: --lr_g -0.1: must be a finite number > 0"):
+        datasets.DatasetInfo("x", image_sizes=(32,), channels=(3,), num_classes=None, storage="files",
+                             presets={32: "celeba32"}, recipe=dict(lr_g=-0.1))

@@ -94,5 +94,5 @@ def test_unit_pixel_range_networks_see_zero_background_and_a_sigmoid():
 
 
 def test_unknown_pixel_range_names_the_choices():
-    with pytest.raises(ValueError, match="--pixel_range 0 255.*-1 1 or 0 1"):
+    with pytest.raises(ValueError, match="--pixel_range 0 255: must be -1 1 or 0 1"):
         build_networks("cr64", 10, 5, channels=1, pixel_range=(0, 255))
