@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import PlainLoop  # noqa: E402
 
 from infogan import train  # noqa: E402
-from infogan.dsprites import DSprites, find_npz  # noqa: E402
+from infogan.data.dsprites import DSprites, find_npz  # noqa: E402
 
 # contender -> InfoGAN settings on top of the recipe
 CONTENDERS = {"cr64": dict(preset="cr64"), "cr64_lambda_cr_2": dict(preset="cr64", lambda_cr=2.0),

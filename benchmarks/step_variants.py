@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import PlainLoop  # noqa: E402
 
-from infogan.data import load_mnist  # noqa: E402
+from infogan.data.idx import load_mnist  # noqa: E402
 
 
 def build(variant: str, images: torch.Tensor, batch_size: int,

@@ -34,7 +34,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from infogan import InfoGAN, train
-from infogan.data import load_mnist, scale_images
+from infogan.data.idx import load_mnist
+from infogan.data.pixels import scale_images
 from infogan.terms import Batch
 
 # The recipe's terms beyond the paper's InfoGAN (infogan.consistency): what the "default" step adds to "paper".

@@ -3,8 +3,8 @@
 __version__ = "0.1.0"
 __all__ = ["InfoGAN", "InfoGANDataModule", "LatentSpec", "load_model", "__version__"]
 
-_EXPORTS = {"InfoGAN": "infogan.infogan_module", "InfoGANDataModule": "infogan.data", "LatentSpec": "infogan.latent",
-            "load_model": "infogan.checkpoint"}
+_EXPORTS = {"InfoGAN": "infogan.infogan_module", "InfoGANDataModule": "infogan.data.datamodule",
+            "LatentSpec": "infogan.latent", "load_model": "infogan.checkpoint"}
 
 
 def __getattr__(name: str):

@@ -17,7 +17,8 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import convert_inf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from infogan import dsprites, render
+from infogan import render
+from infogan.data import dsprites
 from infogan.errors import InputError
 from infogan.metrics import disentanglement_scores
 

@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from infogan.data import load_mnist, scale_images
-from infogan.datasets import dataset_info
+from infogan.data.idx import load_mnist
+from infogan.data.pixels import scale_images
+from infogan.data.records import dataset_info
 from infogan.errors import InputError
 
 CACHE_NAME = "infogan_classifier.pt"
@@ -113,9 +114,9 @@ def load_or_train(data_dir: str | Path, dataset: str = "mnist", cache: Optional[
     when a current one is there, else trained on the training split and written there (a warning, not an error,
     when the folder is read-only)."""
     info = dataset_info(dataset)
-    if not info.idx_name:
+    if info.storage != "memory":
         raise InputError(f"the sample scores need a labelled 28 px dataset (mnist, fashion_mnist), not {dataset!r}")
-    cache = Path(cache) if cache else Path(data_dir) / info.idx_name / CACHE_NAME
+    cache = Path(cache) if cache else Path(data_dir) / info.torchvision_name / CACHE_NAME
     if cache.is_file():
         saved = torch.load(cache, map_location="cpu", weights_only=True)
         if saved.get("version") == CACHE_VERSION and saved.get("dataset") == dataset:

@@ -23,10 +23,11 @@ from typing import Optional, Sequence
 
 import torch
 
-from infogan import classifier, cli, dsprites
+from infogan import classifier, cli
 from infogan.checkpoint import load_model
-from infogan.data import InfoGANDataModule
-from infogan.datasets import DATASETS
+from infogan.data import dsprites
+from infogan.data.datamodule import InfoGANDataModule
+from infogan.data.records import DATASETS
 from infogan.errors import InputError
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
 
@@ -35,7 +36,7 @@ from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, s
 def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentanglement) -> dict:
     """Metrics of ``model`` (eval mode) on the validation split of ``data`` (dSprites: on its factors) as plain data
     (see the module doc)."""
-    if data.dataset == "dsprites":
+    if data.info.factors:
         return evaluate_disentanglement(model, data, mi_samples, **disentanglement)
     if not model.latent.categorical:
         raise InputError("this model has no categorical code, so there is nothing to match against labels")
@@ -281,7 +282,7 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
         with torch.sparse.check_sparse_tensor_invariants(enable=False):
             scores = evaluate(model, data, args.mi_samples, protocols=tuple(args.protocol), votes=args.votes,
                               samples=args.samples)
-            if args.per_category > 0 and data.info.idx_name and model.latent.categorical:
+            if args.per_category > 0 and data.info.storage == "memory" and model.latent.categorical:
                 if judge is None:
                     judge = SampleJudge(*classifier.load_or_train(args.data_dir, args.dataset, args.classifier), data,
                                         args.device, args.inception_weights)

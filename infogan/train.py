@@ -1,7 +1,7 @@
 """The training CLI: ``python -m infogan.train`` (also ``python -m infogan.infogan_module``).
 
 Parse the flags, resolve each model setting (a flag given; else, when resuming, the run's own setting; else the
-dataset's recipe from :mod:`infogan.datasets` over :class:`~infogan.infogan_module.InfoGAN`'s defaults), build the
+dataset's recipe from :mod:`infogan.data.records` over :class:`~infogan.infogan_module.InfoGAN`'s defaults), build the
 data, the model and a ``Trainer`` (:func:`build_trainer`, which takes extra callbacks: the DDP test and the speed
 benchmark add theirs there), and fit.
 """
@@ -18,7 +18,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from infogan import cli, config, datasets
+from infogan import cli, config
 from infogan.callbacks import (
     DisentanglementScores,
     EpochProgressBar,
@@ -29,7 +29,9 @@ from infogan.callbacks import (
 )
 from infogan.checkpoint import check_compatible, read_hparams
 from infogan.config import MODEL_FLAGS
-from infogan.data import BadImageError, InfoGANDataModule
+from infogan.data import records as datasets
+from infogan.data.datamodule import InfoGANDataModule
+from infogan.data.image_files import BadImageError
 from infogan.errors import InputError
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
 
@@ -166,7 +168,7 @@ class _LastCheckpoint(ModelCheckpoint):
     Why the second: when a stop cuts an epoch short, Lightning still runs the epoch-end hooks, and a checkpoint
     written there records the epoch as finished, so a resumed run would skip the rest of it. Written after the batch,
     the checkpoint records the position within the epoch, which Lightning and the training loader
-    (:mod:`infogan.training_order`) resume from exactly; the epoch-end save at the same step is then skipped.
+    (:mod:`infogan.data.training_order`) resume from exactly; the epoch-end save at the same step is then skipped.
     """
 
     def __init__(self) -> None:
@@ -290,9 +292,6 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
     resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
     resolve_settings(args, resumed)
-    if args.batch_size < 2:
-        raise InputError(f"--batch_size {args.batch_size}: BatchNorm needs at least 2 images per batch on each "
-                         f"device; use 16 or more (the paper uses 128)")
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = build_data(args)
     model = build_model(args, data)

@@ -5,7 +5,8 @@ import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from infogan import classifier
-from infogan.data import load_mnist, scale_images
+from infogan.data.idx import load_mnist
+from infogan.data.pixels import scale_images
 
 
 @pytest.mark.slow

@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from infogan.data import IDX_FILES, BadImageError, ImageFiles, InfoGANDataModule, load_mnist
+from infogan.data.datamodule import InfoGANDataModule
+from infogan.data.idx import IDX_FILES, load_mnist
+from infogan.data.image_files import BadImageError, ImageFiles
 from tests.helpers import corrupt_folder, make_jpegs
 
 

@@ -4,9 +4,10 @@ import dataclasses
 
 import pytest
 
-from infogan import InfoGAN, datasets
+from infogan import InfoGAN
 from infogan.config import DEFAULTS
-from infogan.data import InfoGANDataModule
+from infogan.data import records as datasets
+from infogan.data.datamodule import InfoGANDataModule
 from infogan.networks import PRESETS
 from infogan.train import build_parser, recipe
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from infogan import dsprites
+from infogan.data import dsprites
 
 SIZES = dsprites.FACTOR_SIZES
 

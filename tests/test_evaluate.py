@@ -38,7 +38,7 @@ def test_evaluate_refuses_a_folder_as_out_and_another_image_size_before_computin
     line = fails(main, [str(ckpt), "--data_dir", str(mnist_dir), "--out", str(tmp_path)], capsys)
     assert "is a folder" in line and not list(tmp_path.glob(".*tmp"))
     from infogan import InfoGAN
-    from infogan.data import InfoGANDataModule
+    from infogan.data.datamodule import InfoGANDataModule
     from infogan.evaluate import evaluate
 
     gray_folder_model = InfoGAN(preset="celeba32", channels=1, categorical=[10]).eval()  # a 32 px --channels 1 run

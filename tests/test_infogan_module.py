@@ -8,7 +8,8 @@ import torch
 
 from infogan import InfoGAN
 from infogan.consistency import random_style
-from infogan.data import load_mnist, scale_images
+from infogan.data.idx import load_mnist
+from infogan.data.pixels import scale_images
 from infogan.terms import Batch
 from infogan.train import main
 from tests.helpers import fake_batches

@@ -11,17 +11,31 @@ from tests.helpers import REPO
 PACKAGE = REPO / "infogan"
 FLOORS = {  # higher number: higher floor
     2: ("train", "generate", "evaluate", "explore", "cli"),
-    1: ("infogan_module", "checkpoint", "data", "callbacks", "classifier"),
-    0: ("errors", "config", "datasets", "latent", "networks", "consistency", "objective", "terms", "metrics",
-        "dsprites", "training_order", "render"),
+    1: ("infogan_module", "checkpoint", "data.datamodule", "callbacks"),
+    0: ("errors", "config", "files", "latent", "networks", "consistency", "objective", "terms", "metrics", "render",
+        "classifier", "data", "data.records", "data.idx", "data.image_files", "data.dsprites", "data.pixels",
+        "data.training_order"),
 }
 FLOOR_OF = {name: floor for floor, names in FLOORS.items() for name in names}
 LIGHTNING = ("pytorch_lightning", "lightning")
 
 
 def _module(path: Path) -> str:
-    """``terms`` for every file below infogan/terms/, else the file's stem."""
-    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    """``terms`` for every file below infogan/terms/; ``data.NAME`` below infogan/data/ (``data``: its
+    ``__init__``); else the file's stem."""
+    parts = [p.removesuffix(".py") for p in path.relative_to(PACKAGE).parts]
+    if parts[0] == "data":
+        return "data" if parts[-1] == "__init__" else ".".join(parts)
+    return parts[0]
+
+
+def _floor(dotted: str) -> int | None:
+    """The floor of an ``infogan.X[.Y]`` module name (None outside the package's modules)."""
+    parts = dotted.split(".")[1:]
+    for n in (2, 1):
+        if ".".join(parts[:n]) in FLOOR_OF:
+            return FLOOR_OF[".".join(parts[:n])]
+    return None
 
 
 def _is_main_block(node: ast.AST) -> bool:
@@ -58,8 +72,9 @@ def test_nothing_imports_from_a_floor_above_it(path):
     here = FLOOR_OF[_module(path)]
     for name in _imports(path):
         parts = name.split(".")
-        if parts[0] == "infogan" and len(parts) > 1 and parts[1] in FLOOR_OF:
-            assert FLOOR_OF[parts[1]] <= here, f"{path.name} (floor {here}) imports {name} (floor {FLOOR_OF[parts[1]]})"
+        floor = _floor(name) if parts[0] == "infogan" else None
+        if floor is not None:
+            assert floor <= here, f"{path.name} (floor {here}) imports {name} (floor {floor})"
         if here == 0:
             assert parts[0] not in LIGHTNING, f"pure module {path.name} imports {name}"
 

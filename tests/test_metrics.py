@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
-from infogan import dsprites
+from infogan.data import dsprites
 from infogan.metrics import (
     ClusterAccuracy,
     cluster_scores,

@@ -16,7 +16,7 @@ from PIL import Image, ImageSequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from infogan.checkpoint import load_model
-from infogan.data import InfoGANDataModule
+from infogan.data.datamodule import InfoGANDataModule
 from infogan.train import build_parser, main
 from tests.helpers import REPO, corrupt_folder, fails, gif_frames, write_idx
 
@@ -437,7 +437,7 @@ def test_a_file_as_log_dir_and_a_failed_start_leave_nothing_behind(mnist_dir, ca
 
 @pytest.mark.slow
 def test_a_loss_that_breaks_before_any_checkpoint_says_so(mnist_dir, monkeypatch, capsys, tmp_path):
-    from infogan.data import InfoGANDataModule
+    from infogan.data.datamodule import InfoGANDataModule
 
     transfer = InfoGANDataModule.on_after_batch_transfer
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from infogan.training_order import EpochShuffle, ResumableLoader
+from infogan.data.training_order import EpochShuffle, ResumableLoader
 
 
 def test_epoch_order_is_fixed_by_seed_and_epoch():

@@ -2,7 +2,7 @@
 
 The DataModule reads how a set is stored and shaped, the training CLI reads its recipe (the latent codes it trains
 with by default) and network preset, and ``--help`` prints the recipes from here. Adding a dataset means adding one
-record here and, when its storage is new, one loader in :mod:`infogan.data`. Plain data, no torch.
+record here and, when its storage is new, one loader beside this file. Plain data, no torch.
 
 A recipe lists only the hyperparameters in which the dataset differs from :class:`infogan.InfoGAN`'s defaults (the
 paper's MNIST setting), so every default is written once; each recipe is checked against :mod:`infogan.config`
@@ -38,8 +38,10 @@ class DatasetInfo:
         presets: image size -> network preset (:data:`infogan.networks.PRESETS`).
         recipe: hyperparameters of :class:`infogan.InfoGAN` that differ from its defaults for this dataset.
         where: where the files go below ``--data_dir`` (for help texts and errors).
-        idx_name: for sets stored as torchvision IDX files: the torchvision class, also the folder below
-            ``--data_dir`` (``MNIST/raw/``).
+        torchvision_name: the torchvision dataset class that can download the set (for IDX files also the folder
+            below ``--data_dir``: ``MNIST/raw/``).
+        image_folder: for image files: the folder below ``--data_dir`` that holds them; None: ``--data_dir`` itself.
+        how_to_get: for image files: what to tell a user whose folder is missing.
         batch_size: the recipe's batch size (``--batch_size`` left out).
         batches_per_epoch: for very large sets, an "epoch" of this many batches (``--limit_train_batches`` left out),
             so checkpoints, validation and GIFs come that often; each epoch draws its own random batches.
@@ -56,7 +58,9 @@ class DatasetInfo:
     presets: Mapping[int, str]
     recipe: Mapping[str, object] = field(default_factory=dict)
     where: str = ""
-    idx_name: Optional[str] = None
+    torchvision_name: Optional[str] = None
+    image_folder: Optional[str] = None
+    how_to_get: str = ""
     batch_size: int = 128
     batches_per_epoch: Optional[int] = None
     factors: bool = False
@@ -85,12 +89,16 @@ _PHOTOS = dict(image_sizes=(32, 64), num_classes=None, storage="files", presets=
 DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info in (
     # the invariance term on real images and the information term on restyled fakes keep similar digits apart
     # (README, Results)
-    DatasetInfo("mnist", **_IDX, recipe=dict(lambda_real=1.0, lambda_fake_views=1.0), idx_name="MNIST",
+    DatasetInfo("mnist", **_IDX, recipe=dict(lambda_real=1.0, lambda_fake_views=1.0), torchvision_name="MNIST",
                 where="MNIST/raw/ (IDX files; downloaded if missing)"),
     # the invariance term is untested on clothes, so Fashion-MNIST trains the paper's InfoGAN
-    DatasetInfo("fashion_mnist", **_IDX, idx_name="FashionMNIST",
+    DatasetInfo("fashion_mnist", **_IDX, torchvision_name="FashionMNIST",
                 where="FashionMNIST/raw/ (IDX files; downloaded if missing)"),
-    DatasetInfo("celeba", channels=(3,), **_PHOTOS, where="celeba/img_align_celeba/*.jpg"),
+    DatasetInfo("celeba", channels=(3,), **_PHOTOS, where="celeba/img_align_celeba/*.jpg",
+                torchvision_name="CelebA", image_folder="celeba/img_align_celeba",
+                how_to_get="Download img_align_celeba.zip from the CelebA site (mmlab.ie.cuhk.edu.hk/projects/"
+                           "CelebA.html) and unzip it there, so that 000001.jpg is in that folder (--download tries "
+                           "torchvision's downloader, which often fails on Google Drive's quota)"),
     DatasetInfo("folder", channels=(3, 1), **_PHOTOS, where="every image below DATA_DIR (recursive)"),
     # InfoGAN-CR's "InfoGAN (modified)" (Lin et al. 2020, fjxmlzn/InfoGAN-CR): their small networks (cr64), one
     # continuous code per varying factor and 5 uniform noise dimensions, info weight 0.05 in both losses, lr 1e-3 for

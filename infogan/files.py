@@ -1,0 +1,39 @@
+"""Writing files so that nothing is lost: a reader (or a crash) never meets half a file.
+
+Every file the package writes (checkpoints, GIFs, PNGs, JSON, the classifier cache) goes to a temporary file in the
+destination's own folder, is flushed to disk, and is then renamed over the destination with ``os.replace``: one
+atomic step on the same filesystem. Not through ``$TMPDIR``: when it is another filesystem (a tmpfs ``/tmp``, a
+network scratch folder) the final move is a copy over the old file, which a kill mid-copy leaves truncated (Lightning's
+own atomic save writes through ``mkstemp()`` in ``$TMPDIR``). A failed write removes its temporary file and leaves the
+old destination as it was. Plain Python, no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+
+def write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path`` (atomic on one
+    filesystem). The folder is created if missing. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a signal, a bug: never leave the temporary file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through :func:`write_with`."""
+    return write_with(path, lambda f: f.write(data))
