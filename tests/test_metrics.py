@@ -11,6 +11,7 @@ from infogan.data import dsprites
 from infogan.metrics import (
     ClusterAccuracy,
     cluster_scores,
+    disentanglement_scores,
     factor_vae_score,
     mutual_info_gap,
     sample_scores,
@@ -162,3 +163,31 @@ def test_sample_scores_of_a_collapsed_model_and_of_a_merged_pair():
     assert merged["per_category"][9]["majority"] == 4 and merged["coverage"] == 9  # no category's majority is a 9
     assert merged["purity"] == pytest.approx((8 + 0.6 + 0.6) / 10)
     assert shared_classes(merged["per_category"]) == [[4, 9]]
+
+
+def _codes(*columns):
+    """A representation made of factor columns (index into the 6 dSprites factors) and "noise" (a random column)."""
+    def represent(classes: torch.Tensor) -> torch.Tensor:
+        g = torch.Generator().manual_seed(int(classes.sum()))
+        return torch.stack([torch.rand(len(classes), generator=g) if c == "noise" else classes[:, c].float()
+                            for c in columns], dim=1)
+    return represent
+
+
+@pytest.mark.parametrize("columns, factor_vae, mig", [
+    # the factors themselves: every vote right; MIG 1 for shape and scale, log 20 / log 40 for orientation and
+    # log 20 / log 32 for x and y (20 bins): (1 + 1 + 0.812 + 0.864 + 0.864) / 5
+    ((1, 2, 3, 4, 5), 1.0, 0.908),
+    # the split our dSprites runs learned (scale, x, x, y, y): votes with x or y fixed go to the first of two equal
+    # codes, shape's and orientation's votes to a code of another factor, so 3 / 5; MIG only for scale: 1 / 5
+    ((2, 4, 4, 5, 5), 0.6, 0.2),
+    # four clean codes and noise: orientation's votes (1 / 5) fall on any of the five codes, and win only the noise
+    # code's majority (1 / 5 of them): 4 / 5 + 1 / 25; MIG (1 + 1 + 0 + 0.864 + 0.864) / 5
+    ((1, 2, 4, 5, "noise"), 0.84, 0.746),
+])
+def test_table_1s_protocol_on_synthetic_representations_gives_the_values_its_definition_predicts(columns, factor_vae,
+                                                                                                 mig):
+    scores = disentanglement_scores(_codes(*columns), dsprites.FACTOR_SIZES, "infogan_cr",
+                                    factor_names=dsprites.FACTORS)
+    assert scores["factor_vae"] == pytest.approx(factor_vae, abs=0.03)
+    assert scores["mig"] == pytest.approx(mig, abs=0.03)
