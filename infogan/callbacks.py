@@ -7,6 +7,8 @@ They run on global rank zero only (no collective calls inside, so no other rank 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -20,6 +22,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from infogan import render
 from infogan.data import dsprites
 from infogan.errors import InputError
+from infogan.files import write_atomically
 from infogan.metrics import disentanglement_scores
 
 
@@ -99,7 +102,7 @@ class LatentTraversalGIF(pl.Callback):
 
     def _emit(self, trainer: pl.Trainer, name: str, frames: list) -> None:
         data = render.gif_bytes(frames, self.duration_ms)
-        render.write_atomically(self._media_path / f"{name}.gif", data)
+        write_atomically(self._media_path / f"{name}.gif", data)
         writer = _tensorboard(trainer)
         if writer is not None:
             render.add_tensorboard_gif(writer, f"media/{name}", data, tuple(frames[0].shape[1:]), logger_step(trainer))
@@ -206,23 +209,40 @@ class StopAfterBatches(pl.Callback):
 
 
 class SaveOnInterrupt(pl.Callback):
-    """On SIGTERM (a scheduler's preemption, ``kill``) or Ctrl-C, save the current step as ``interrupted.ckpt`` beside
-    ``last.ckpt`` (through a temporary file and a rename), so the partial epoch is not lost.
+    """On SIGTERM (a scheduler's preemption, ``kill``), SIGHUP (an ssh session dropping) or Ctrl-C, save the current
+    step as ``interrupted.ckpt`` beside ``last.ckpt`` (atomically, through the trainer's checkpoint writer), so the
+    partial epoch is not lost.
 
     Lightning stops at the next batch boundary and calls ``on_exception``; the CLI then names the file and exits with
-    143 (SIGTERM) or 130 (Ctrl-C), so a scheduler sees that the run did not finish. ``saved`` holds the path written
-    and ``reason`` the signal's name.
+    143 (SIGTERM), 129 (SIGHUP) or 130 (Ctrl-C), so a scheduler sees that the run did not finish. ``saved`` holds the
+    path written and ``reason`` the signal's name. SIGHUP is turned into Lightning's SIGTERM stop, whose handler
+    Lightning installs (this one is installed at the start of training, in the main thread only).
     """
 
     def __init__(self) -> None:
         self.saved: Path | None = None
         self.reason: str | None = None
+        self._hangup = False
+        self._previous_hangup = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+            self._previous_hangup = signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def teardown(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        if self._previous_hangup is not None:  # Lightning puts its SIGTERM handler back at teardown: so does this
+            signal.signal(signal.SIGHUP, self._previous_hangup)
+            self._previous_hangup = None
+
+    def _on_hangup(self, signum, frame) -> None:
+        self._hangup = True
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def on_exception(self, trainer: pl.Trainer, pl_module, exception: BaseException) -> None:
         from pytorch_lightning.utilities.exceptions import SIGTERMException
 
         if isinstance(exception, SIGTERMException):
-            self.reason = "SIGTERM"
+            self.reason = "SIGHUP" if self._hangup else "SIGTERM"
         elif isinstance(exception, KeyboardInterrupt):
             self.reason = "Ctrl-C"
         else:
@@ -231,10 +251,7 @@ class SaveOnInterrupt(pl.Callback):
         if folder is None or trainer.global_step == 0:
             return  # nothing trained yet, nothing to keep
         target = folder / "interrupted.ckpt"
-        tmp = folder / ".interrupted.ckpt.tmp"
-        trainer.save_checkpoint(tmp, weights_only=False)  # a full one (optimizers too); every rank takes part
-        if trainer.is_global_zero:
-            os.replace(tmp, target)
+        trainer.save_checkpoint(target, weights_only=False)  # a full one (optimizers too); every rank takes part
         self.saved = target
 
 

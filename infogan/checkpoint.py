@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Mapping
 
 import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from infogan import __version__
 from infogan.config import ARCHITECTURE_KEYS, DEFAULTS_BEFORE_KEY
 from infogan.errors import InputError
+from infogan.files import write_with
 from infogan.infogan_module import InfoGAN
 
 
@@ -62,8 +64,35 @@ def complete_hparams(hparams: Mapping) -> dict:
 
 
 def read_hparams(path: str | Path) -> dict:
-    """The hyperparameters of a training checkpoint, completed (ValueError when it holds none)."""
-    return complete_hparams(_require_infogan(read_checkpoint(path), path))
+    """The hyperparameters of a training checkpoint, completed and checked against its tensors (InputError when it
+    holds none, or when they do not describe its tensors)."""
+    checkpoint = read_checkpoint(path)
+    hparams = complete_hparams(_require_infogan(checkpoint, path))
+    check_shapes(checkpoint, hparams, path)
+    return hparams
+
+
+def check_shapes(checkpoint: dict, hparams: Mapping, path: str | Path) -> None:
+    """InputError unless the checkpoint's tensors have the shapes its hyperparameters describe.
+
+    Why: a stranger's file chooses the hyperparameters that size the networks (``noise_dim = 1,000,000`` asked for
+    gigabytes before anything was compared). The settings' own bounds (:mod:`infogan.config`) are checked first, the
+    model is then laid out on the ``meta`` device (shapes, no memory), and only a file whose tensors match is built.
+    """
+    try:
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in InfoGAN(**hparams).state_dict().items()}
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{path} does not hold an InfoGAN of this version: "
+                         f"{str(err).strip().splitlines()[0]}") from None
+    saved = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items() if isinstance(v, torch.Tensor)}
+    wrong = [k for k in expected if k in saved and saved[k] != expected[k]]
+    missing = [k for k in expected if k not in saved]
+    if wrong or missing:
+        first = (f"{wrong[0]} is {list(saved[wrong[0]])}, its settings make {list(expected[wrong[0]])}" if wrong
+                 else f"{missing[0]} is missing")
+        raise InputError(f"{path}: its tensors do not match its own settings ({first}); the file is damaged or "
+                         f"was not written by infogan")
 
 
 def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) -> None:
@@ -94,12 +123,26 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> In
     for anything unreadable or not an InfoGAN checkpoint.
     """
     checkpoint = read_checkpoint(path)
-    hparams = _require_infogan(checkpoint, path)
+    hparams = complete_hparams(_require_infogan(checkpoint, path))
+    check_shapes(checkpoint, hparams, path)
     try:
-        model = InfoGAN(**complete_hparams(hparams))
+        model = InfoGAN(**hparams)
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, RuntimeError, ValueError) as err:
         raise InputError(f"{path} does not hold an InfoGAN of this version: "
                          f"{str(err).strip().splitlines()[0]}") from None
     model.to(map_location)
     return model.eval()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, but through a temporary file in the checkpoint's own folder and a rename
+    (:func:`infogan.files.write_with`), not through ``$TMPDIR``: where that is another filesystem, Lightning's final
+    move is a copy over the old file, and a kill during it left a 0-byte ``last.ckpt``. Remote paths (``s3://``)
+    and storage options keep Lightning's own writer."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        if storage_options is not None or "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        write_with(path, lambda f: torch.save(checkpoint, f))
+        return None

@@ -26,6 +26,7 @@ from infogan.data.idx import load_mnist
 from infogan.data.pixels import scale_images
 from infogan.data.records import dataset_info
 from infogan.errors import InputError
+from infogan.files import write_with
 
 CACHE_NAME = "infogan_classifier.pt"
 CACHE_VERSION = 1  # bump when the network or its training changes: older caches are then retrained
@@ -131,11 +132,8 @@ def load_or_train(data_dir: str | Path, dataset: str = "mnist", cache: Optional[
     model = train_classifier(train.images, train.labels, num_classes=info.num_classes, verbose=verbose)
     test_accuracy = accuracy(model, test.images, test.labels)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.tmp")
-        torch.save({"version": CACHE_VERSION, "dataset": dataset, "test_accuracy": test_accuracy,
-                    "state_dict": model.state_dict()}, tmp)
-        tmp.replace(cache)
+        write_with(cache, lambda f: torch.save({"version": CACHE_VERSION, "dataset": dataset,
+                                                "test_accuracy": test_accuracy, "state_dict": model.state_dict()}, f))
     except OSError as err:
         warnings.warn(f"could not cache the evaluation classifier at {cache} ({err}); it is retrained next time",
                       stacklevel=2)

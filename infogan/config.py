@@ -69,14 +69,35 @@ def _at_least(low: float) -> Callable[[Any], Optional[str]]:
     return check
 
 
+# Sizes beyond any InfoGAN's: the bound keeps a stranger's checkpoint from asking for gigabytes of weights.
+MAX_SIZE = 100_000
+
+
+def _size(low: int) -> Callable[[Any], Optional[str]]:
+    def check(value) -> Optional[str]:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_SIZE
+        return None if ok else f"must be a whole number from {low} to {MAX_SIZE:,}"
+
+    return check
+
+
+def _categories(value) -> Optional[str]:
+    if not isinstance(value, (list, tuple)) or len(value) > 1000:
+        return "must be a list of at most 1,000 codes"
+    bad = next((i for i, k in enumerate(value) if _size(2)(k)), None)
+    return None if bad is None else (f"categorical code {bad} has K={value[bad]}: a categorical code needs 2 to "
+                                     f"{MAX_SIZE:,} values (e.g. --categorical 10)")
+
+
 @dataclass
 class LatentConfig:
     """The latent codes (:class:`~infogan.latent.LatentSpec` holds their maths)."""
 
-    noise_dim: int = setting(62, "size of the incompressible noise z", shapes_networks=True, check=_at_least(0))
+    noise_dim: int = setting(62, "size of the incompressible noise z", shapes_networks=True, check=_size(0))
     categorical: list = setting([10], "one categorical code per K given (e.g. --categorical 10 or --categorical 10 "
-                                "5; --categorical alone: none)", shapes_networks=True, nargs="*", metavar="K")
-    continuous: int = setting(2, "number of continuous codes", shapes_networks=True, check=_at_least(0))
+                                "5; --categorical alone: none)", shapes_networks=True, nargs="*", metavar="K",
+                                check=_categories)
+    continuous: int = setting(2, "number of continuous codes", shapes_networks=True, check=_size(0))
     continuous_prior: str = setting("uniform", "prior of the continuous codes: Unif(-1, 1) or N(0, 1)",
                                     shapes_networks=True, choices=PRIORS)
     learn_variance: bool = setting(False, "Q predicts each continuous code's variance (else a fixed unit std, as "
@@ -96,7 +117,8 @@ class NetworkConfig:
 
     preset: str = setting("mnist", "network preset (from the dataset and image size)", shapes_networks=True,
                           flag=False)
-    channels: int = setting(1, "image channels (from the data)", shapes_networks=True, flag=False)
+    channels: int = setting(1, "image channels (from the data)", shapes_networks=True, flag=False,
+                            choices=(1, 3))
     pixel_range: list = setting([-1.0, 1.0], "the pixel range the networks see: -1 1 (tanh output) or 0 1 "
                                 "(sigmoid output; a convolution's zero padding is then a black background)",
                                 shapes_networks=True, nargs=2, metavar=("LO", "HI"),

@@ -27,8 +27,13 @@ from infogan import classifier, cli
 from infogan.checkpoint import load_model
 from infogan.data import dsprites
 from infogan.data.datamodule import InfoGANDataModule
+from infogan.data.image_files import BACKGROUND
+from infogan.data.pixels import scale_images
 from infogan.data.records import DATASETS
 from infogan.errors import InputError
+from infogan.files import write_atomically
+from infogan.label_free import label_free_checks, model_generate
+from infogan.labels import code_label_mi, kmeans, read_labels
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
 
 
@@ -38,11 +43,11 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
     (see the module doc)."""
     if data.info.factors:
         return evaluate_disentanglement(model, data, mi_samples, **disentanglement)
-    if not model.latent.categorical:
+    if data.num_classes is not None and not model.latent.categorical:
         raise InputError("this model has no categorical code, so there is nothing to match against labels")
-    if data.num_classes is None:
-        raise InputError(f"dataset {data.dataset!r} has no labels to score the categorical code against")
     _check_images(model, data)
+    if data.num_classes is None:  # no labels: the MI bound here, the label-free checks (and --labels) in run()
+        return {"mi": model.estimate_mi(n=mi_samples, seed=0)}
     data.setup("validate")
     preds, labels = [], []
     for batch in data.val_dataloader():
@@ -53,6 +58,38 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
     scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
     scores["num_images"] = len(torch.cat(labels))
     return scores
+
+
+@torch.no_grad()
+def evaluate_labels(model, data: InfoGANDataModule, csv_path: str, column: str, file_column: str = "file",
+                    where: Optional[tuple[str, str]] = None, batch_size: int = 500) -> dict:
+    """The codes of ``model`` against a CSV's labels for images of a folder (:mod:`infogan.labels`): Q's first
+    categorical code scored like MNIST's, k-means on the same images' pixels with as many clusters as the baseline,
+    and each continuous code's mutual information with the labels."""
+    if data.info.storage != "files":
+        raise InputError(f"--labels scores a folder of image files (--dataset folder or celeba); {data.dataset} is "
+                         f"scored against its own labels without it")
+    _check_images(model, data)
+    data.setup("fit")
+    files = data.train_set.files
+    root = Path(data.data_dir) / data.info.image_folder if data.info.image_folder else Path(data.data_dir)
+    found = read_labels(csv_path, column, files, root, file_column, where)
+    images = torch.stack([data.train_set.decode(files[i]) for i in found["index"]])  # (M, C, S, S) uint8
+    labels, num_classes = found["labels"], len(found["names"])
+    preds, continuous = [], []
+    for chunk in images.split(batch_size):
+        rep = model.represent(scale_images(chunk).to(model.device)).cpu()
+        preds.append(rep[:, :model.latent.num_categorical].long())
+        continuous.append(rep[:, model.latent.num_categorical:])
+    out = {"csv": str(csv_path), "column": column, "where": list(where) if where else None, "rows": found["rows"],
+           "matched": found["matched"], "num_classes": num_classes, "classes": found["names"],
+           "continuous": code_label_mi(torch.cat(continuous), labels), "categorical": None, "kmeans_pixels": None}
+    if model.latent.categorical:
+        k = model.latent.categorical[0]
+        out["categorical"] = cluster_scores(torch.cat(preds)[:, 0], labels, k, num_classes)
+        pixels = scale_images(images).flatten(1)
+        out["kmeans_pixels"] = cluster_scores(kmeans(pixels, k, seed=0), labels, k, num_classes)
+    return out
 
 
 def _check_images(model, data: InfoGANDataModule) -> None:
@@ -177,21 +214,53 @@ def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5
 
 
 def format_table(scores: dict) -> str:
+    extra = _label_rows(scores.get("labels")) + _label_free_rows(scores.get("label_free"))
     if "protocols" in scores:
-        return format_disentanglement(scores)
-    rows = [("accuracy (Hungarian, one-to-one)", f"{scores['accuracy']:.4f}"),
-            ("accuracy (many-to-one)", f"{scores['many_to_one_accuracy']:.4f}"),
-            ("NMI", f"{scores['nmi']:.4f}"), ("ARI", f"{scores['ari']:.4f}"),
-            ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
-            ("images", str(scores["num_images"]))]
+        return format_disentanglement(scores) + ("\n" + _aligned(extra) if extra else "")
+    rows = []
+    if "accuracy" in scores:
+        rows += [("accuracy (Hungarian, one-to-one)", f"{scores['accuracy']:.4f}"),
+                 ("accuracy (many-to-one)", f"{scores['many_to_one_accuracy']:.4f}"),
+                 ("NMI", f"{scores['nmi']:.4f}"), ("ARI", f"{scores['ari']:.4f}"),
+                 ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
+                 ("images", str(scores["num_images"]))]
     rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
     if scores.get("samples"):
         rows += _sample_rows(scores["samples"])
-    lines = [_aligned(rows)]
-    lines.append("confusion after matching (rows: true label, columns: matched label"
-                 + (", last: unmatched clusters)" if len(scores["confusion"][0]) > scores["num_classes"] else ")"))
-    lines += [" ".join(f"{v:5d}" for v in row) for row in scores["confusion"]]
+    lines = [_aligned(rows + extra)]
+    if "confusion" in scores:
+        lines.append("confusion after matching (rows: true label, columns: matched label"
+                     + (", last: unmatched clusters)" if len(scores["confusion"][0]) > scores["num_classes"] else ")"))
+        lines += [" ".join(f"{v:5d}" for v in row) for row in scores["confusion"]]
     return "\n".join(lines)
+
+
+def _label_rows(labels: Optional[dict]) -> list[tuple[str, str]]:
+    if not labels:
+        return []
+    where = f" where {labels['where'][0]} = {labels['where'][1]}" if labels["where"] else ""
+    rows = [(f"labels: {labels['column']}{where}", f"{labels['matched']} images matched ({labels['rows']} rows), "
+                                                   f"{labels['num_classes']} classes")]
+    for name, result in (("cat0", labels["categorical"]), ("k-means on pixels", labels["kmeans_pixels"])):
+        if result:
+            rows.append((f"labels: {name} accuracy / NMI / ARI", f"{result['accuracy']:.4f} / {result['nmi']:.4f} / "
+                                                                 f"{result['ari']:.4f}"))
+    if labels["categorical"]:
+        beats = labels["categorical"]["nmi"] > labels["kmeans_pixels"]["nmi"]
+        rows.append(("labels: cat0 against k-means (NMI)", "beats it" if beats else "does not beat it"))
+    rows += [(f"labels: MI of {code} (nats, of H)", f"{v['mi']:.3f} ({v['normalised']:.3f})")
+             for code, v in labels["continuous"].items()]
+    return rows
+
+
+def _label_free_rows(checks: Optional[dict]) -> list[tuple[str, str]]:
+    if not checks:
+        return []
+    rows = [("label-free: noise effect", f"{checks['noise']:.3f}")]
+    rows += [(f"label-free: effect of {code}", f"{v:.3f}") for code, v in checks["codes"].items()]
+    rows += [("label-free: near-duplicate share", f"{checks['duplicates']:.3f}")]
+    rows += [("label-free: reading", line) for line in checks["readings"]]
+    return rows
 
 
 def _sample_rows(samples: dict) -> list[tuple[str, str]]:
@@ -257,9 +326,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "trained there on first use")
     p.add_argument("--inception_weights", default=None,
                    help="torch-fidelity's Inception weights file: also report the Inception FID (needs torch-fidelity)")
+    p.add_argument("--labels", default=None, metavar="FILE.csv",
+                   help="folder/celeba: a CSV of labels for (some of) the images, one row per image: score the first "
+                        "categorical code against --label_column (accuracy, NMI, ARI, against k-means on the pixels "
+                        "with as many clusters) and each continuous code by its MI with it")
+    p.add_argument("--label_column", default=None, help="--labels: the column holding the label (e.g. category)")
+    p.add_argument("--file_column", default="file",
+                   help="--labels: the column naming each image, relative to the folder or a bare file name")
+    p.add_argument("--label_where", default=None, metavar="COL=VALUE", type=_column_value,
+                   help="--labels: only rows where COL is VALUE (e.g. 'category=People & Body')")
+    p.add_argument("--background", type=int, nargs=3, default=list(BACKGROUND), metavar=("R", "G", "B"),
+                   help="folder/celeba: the colour transparent pixels are composited onto (as in training)")
+    p.add_argument("--label_free_samples", type=int, default=256,
+                   help="sample pairs for the label-free checks (noise and code effects, duplicates), for every "
+                        "dataset")
     p.add_argument("--device", default="cpu", help="torch device")
     cli.add_debug_flag(p)
     return p
+
+
+def _column_value(text: str) -> tuple[str, str]:
+    column, sep, value = text.partition("=")
+    if not sep or not column:
+        raise argparse.ArgumentTypeError(f"write COL=VALUE (e.g. 'category=People & Body'), got {text!r}")
+    return column.strip(), value.strip()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -272,7 +362,16 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
     """Score the checkpoint(s) of parsed ``args``, print the table (or the learning curve) and write the JSON."""
     if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
         raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
-    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=args.batch_size, download=False)
+    if args.labels and not args.label_column:
+        raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
+    if args.label_free_samples < 2:
+        raise InputError(f"--label_free_samples {args.label_free_samples}: the checks compare pairs, give 2 or more")
+    shape, batch_size = {}, max(2, args.batch_size)
+    if DATASETS[args.dataset].storage == "files":  # decoded at the first checkpoint's size, batched by evaluate itself
+        channels, size = tuple(load_model(args.checkpoint[0]).sample(1, seed=0).shape[1:3])
+        shape, batch_size = dict(channels=channels, image_size=size), 2
+    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=batch_size, download=False,
+                             background=args.background, **shape)
     judge: Optional[SampleJudge] = None
     results = []
     for path in args.checkpoint:
@@ -287,6 +386,10 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
                     judge = SampleJudge(*classifier.load_or_train(args.data_dir, args.dataset, args.classifier), data,
                                         args.device, args.inception_weights)
                 scores["samples"] = evaluate_samples(model, judge, args.per_category, args.batch_size)
+            if args.labels:
+                scores["labels"] = evaluate_labels(model, data, args.labels, args.label_column, args.file_column,
+                                                   args.label_where, args.batch_size)
+            scores["label_free"] = label_free_checks(model_generate(model), model.latent, args.label_free_samples)
         results.append({"checkpoint": str(path), "dataset": args.dataset, **scores})
         if len(args.checkpoint) == 1:
             print(format_table(results[0]))
@@ -294,8 +397,7 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
             print(_curve_row(results[-1], header=len(results) == 1), flush=True)
     out = results[0] if len(results) == 1 else results
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+        write_atomically(args.out, (json.dumps(out, indent=2) + "\n").encode())
         print(f"wrote {args.out}", file=sys.stderr)
     return out
 
@@ -309,8 +411,17 @@ def _curve_row(scores: dict, header: bool) -> str:
             cols[f"{name} MIG"] = f"{result['mig']:.3f}"
     else:
         samples = scores.get("samples") or {}
-        cols = {"checkpoint": Path(scores["checkpoint"]).name, "Q accuracy": f"{scores['accuracy']:.4f}",
-                "NMI": f"{scores['nmi']:.3f}", "ARI": f"{scores['ari']:.3f}"}
+        cols = {"checkpoint": Path(scores["checkpoint"]).name}
+        if "accuracy" in scores:
+            cols.update({"Q accuracy": f"{scores['accuracy']:.4f}", "NMI": f"{scores['nmi']:.3f}",
+                         "ARI": f"{scores['ari']:.3f}"})
+        labelled = (scores.get("labels") or {}).get("categorical")
+        if labelled:
+            cols.update({"labels NMI": f"{labelled['nmi']:.3f}",
+                         "k-means NMI": f"{scores['labels']['kmeans_pixels']['nmi']:.3f}"})
+        if scores.get("label_free"):
+            cols.update({"noise": f"{scores['label_free']['noise']:.3f}",
+                         "duplicates": f"{scores['label_free']['duplicates']:.3f}"})
         if samples:
             cols.update({"sample purity": f"{samples['purity']:.3f}", "coverage": str(samples["coverage"]),
                          "sample accuracy": f"{samples['matched_accuracy']:.4f}",

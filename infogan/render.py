@@ -15,6 +15,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from infogan.errors import InputError
+from infogan.files import write_atomically
 
 
 def to_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
@@ -41,14 +42,6 @@ def gif_bytes(frames: Sequence[torch.Tensor], duration_ms: int = 120) -> bytes:
     buf = io.BytesIO()
     first.save(buf, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0, optimize=False)
     return buf.getvalue()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def save_picture(frames: Sequence[torch.Tensor], path: str | Path, duration_ms: int = 120) -> Path:

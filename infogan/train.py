@@ -9,6 +9,7 @@ benchmark add theirs there), and fit.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -27,11 +28,11 @@ from infogan.callbacks import (
     SaveOnInterrupt,
     StopAfterBatches,
 )
-from infogan.checkpoint import check_compatible, read_hparams
+from infogan.checkpoint import AtomicCheckpointIO, check_compatible, read_checkpoint, read_hparams
 from infogan.config import MODEL_FLAGS
 from infogan.data import records as datasets
 from infogan.data.datamodule import InfoGANDataModule
-from infogan.data.image_files import BadImageError
+from infogan.data.image_files import BACKGROUND, BadImageError
 from infogan.errors import InputError
 from infogan.infogan_module import InfoGAN, NonFiniteLossError
 
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="folder only: 1 or 3 (default 3)")
     g.add_argument("--skip_bad_images", action="store_true",
                    help="celeba/folder: skip files that cannot be decoded (each warned about) instead of stopping")
+    g.add_argument("--background", type=int, nargs=3, default=list(BACKGROUND), metavar=("R", "G", "B"),
+                   help="celeba/folder: the colour transparent pixels (PNG alpha, transparent palette colours) are "
+                        "composited onto, 0-255 each; white suits icons and emoji")
     g.add_argument("--download", action="store_true", default=None,
                    help="also try torchvision's CelebA downloader when the folder is missing (MNIST downloads anyway)")
     g.add_argument("--batch_size", type=int, default=None,
@@ -180,6 +184,11 @@ class _LastCheckpoint(ModelCheckpoint):
         if trainer.should_stop and batch_idx + 1 < trainer.num_training_batches:
             self.on_train_epoch_end(trainer, pl_module)  # the save of an epoch's end, with this batch's state
 
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        super()._save_checkpoint(trainer, filepath)
+        if trainer.is_global_zero:  # the run has gone past any interrupted.ckpt of its own: it is no longer a resume
+            (Path(filepath).parent / "interrupted.ckpt").unlink(missing_ok=True)  # point, only a trap
+
     @property
     def state_key(self) -> str:
         # the key a plain ModelCheckpoint had, so checkpoints written before this class still restore its state
@@ -227,10 +236,67 @@ def _resumed_version(ckpt_path: Optional[str], log_dir: str) -> Optional[int | s
     return None
 
 
+def _launching_rank() -> bool:
+    """Whether this process starts the run (rank zero of node zero), not a rank a launcher started for it."""
+    return all(os.environ.get(name, "0") == "0" for name in ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID"))
+
+
+def _run_version(args: argparse.Namespace) -> Optional[int | str]:
+    """The run's folder LOG_DIR/version_N: the resumed run's own, else a new one claimed now.
+
+    Claimed by creating it (``mkdir`` is atomic): two runs started at once with the same ``--log_dir`` get two
+    folders, where Lightning's next-free-number would hand both ``version_0``. The launching process claims; the DDP
+    ranks it starts read its claim from the environment they inherit (other ranks write no files).
+    """
+    resumed = _resumed_version(args.ckpt_path, args.log_dir)
+    if resumed is not None or args.fast_dev_run:
+        return resumed
+    if not _launching_rank():
+        claimed = os.environ.get("INFOGAN_RUN_VERSION")
+        return int(claimed) if claimed else None
+    root = Path(args.log_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    taken = [int(p.name[8:]) for p in root.glob("version_*") if p.name[8:].isdigit()]
+    version = max(taken, default=-1) + 1
+    while True:
+        try:
+            (root / f"version_{version}").mkdir()
+        except FileExistsError:  # another run claimed it first
+            version += 1
+            continue
+        os.environ["INFOGAN_RUN_VERSION"] = str(version)
+        return version
+
+
+def release_if_empty(log_dir: str, version) -> None:
+    """Remove a claimed run folder that nothing was written to (a run that failed to start leaves nothing behind)."""
+    folder = Path(log_dir) / f"version_{version}" if isinstance(version, int) else None
+    if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def refuse_rollback(ckpt_path: str) -> None:
+    """InputError when ``last.ckpt`` beside the checkpoint to resume from has trained further: resuming would write
+    the older state over it (a stale ``interrupted.ckpt`` after its run was resumed and went on)."""
+    ckpt = Path(ckpt_path)
+    last = ckpt.parent / "last.ckpt"
+    if ckpt.name == "last.ckpt" or not last.is_file():
+        return
+    steps = {}
+    for path in (ckpt, last):
+        saved = read_checkpoint(path)
+        steps[path] = (int(saved.get("global_step", 0)), int(saved.get("epoch", 0)))
+    if steps[ckpt][0] < steps[last][0]:
+        raise InputError(f"--ckpt_path {ckpt} is older than {last} beside it (optimizer step {steps[ckpt][0]}, epoch "
+                         f"{steps[ckpt][1]}, against {steps[last][0]}, epoch {steps[last][1]}): resuming would "
+                         f"overwrite the newer run. Resume from {last}, or copy {ckpt.name} into another folder to "
+                         f"restart from it there")
+
+
 def build_data(args: argparse.Namespace) -> InfoGANDataModule:
     return InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers, download=args.download,
                              seed=args.seed, image_size=args.image_size, channels=args.channels,
-                             skip_bad_images=args.skip_bad_images)
+                             skip_bad_images=args.skip_bad_images, background=args.background)
 
 
 def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
@@ -257,6 +323,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
     log_dir = Path(args.log_dir)
     if log_dir.exists() and not log_dir.is_dir():
         raise NotADirectoryError(f"--log_dir {log_dir} is a file; name a folder for the logs and checkpoints")
+    version = _run_version(args)
     try:
         trainer = pl.Trainer(
             accelerator=args.accelerator,
@@ -270,7 +337,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             # no labels, no validation: 0 says so to Lightning, which otherwise warns about the empty val loader
             limit_val_batches=args.limit_val_batches if labelled else 0,
             fast_dev_run=optimizer_steps(args.fast_dev_run),  # Lightning's N counts optimizer steps
-            logger=TensorBoardLogger(args.log_dir, name="", version=_resumed_version(args.ckpt_path, args.log_dir)),
+            logger=TensorBoardLogger(args.log_dir, name="", version=version),
+            plugins=[AtomicCheckpointIO()],
             # tqdm explicitly: Lightning switches to its rich bar whenever rich is installed (gradio brings it)
             callbacks=[EpochProgressBar(), SampleGrid(),
                        *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
@@ -281,9 +349,11 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             log_every_n_steps=args.log_every_n_steps,
         )
     except MisconfigurationException as err:  # e.g. --accelerator gpu on a machine without one
+        release_if_empty(args.log_dir, version)
         raise InputError(f"{str(err).strip().splitlines()[0]} (--accelerator {args.accelerator}, --devices "
                          f"{args.devices})") from None
     if args.sync_batchnorm and trainer.accelerator.__class__.__name__ == "CPUAccelerator":
+        release_if_empty(args.log_dir, version)
         raise InputError("--sync_batchnorm needs GPUs: torch's SyncBatchNorm runs on CUDA only; drop the flag on CPU")
     return trainer
 
@@ -291,6 +361,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
 def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
     resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
+    if args.ckpt_path:
+        refuse_rollback(args.ckpt_path)
     resolve_settings(args, resumed)
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = build_data(args)
@@ -310,7 +382,11 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
         if interrupt.saved and trainer.is_global_zero:
             print(f"stopped by {interrupt.reason} at {where}; saved {interrupt.saved}. Resume with the same command "
                   f"and --ckpt_path {interrupt.saved}", file=sys.stderr)
-        raise SystemExit(143 if interrupt.reason == "SIGTERM" else 130) from stop
+        raise SystemExit({"SIGTERM": 143, "SIGHUP": 129}.get(interrupt.reason, 130)) from stop
+    except BaseException:
+        if trainer.is_global_zero:
+            release_if_empty(args.log_dir, trainer.logger.version if trainer.logger else None)
+        raise
     finally:
         # Lightning's DDP teardown leaves the process group alive; left to interpreter exit, gloo's worker threads
         # are destroyed mid-finalisation and the process aborts ("terminate called without an active exception",

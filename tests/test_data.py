@@ -103,6 +103,30 @@ def test_16_bit_images_are_scaled_not_saturated(tmp_path):
         assert abs(float(image.mean()) - 127.5) < 8
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_pixels_are_composited_onto_the_background_not_dropped(tmp_path, mode):
+    """The transparent half of the image holds bright green (RGBA) or mid-grey (LA, palette) colour values, which
+    dropping the alpha channel would show; composited, it is the background."""
+    rgba = np.zeros((32, 32, 4), dtype=np.uint8)
+    rgba[:, :16] = (0, 255, 0, 0)  # left half: transparent, but green underneath
+    rgba[:, 16:] = (200, 30, 30, 255)  # right half: opaque red
+    image = Image.fromarray(rgba, "RGBA")
+    if mode == "LA":
+        image = image.convert("LA")
+    elif mode == "P":
+        image = image.convert("RGB").quantize(2)
+        image.info["transparency"] = int(np.asarray(image)[0, 0])  # the left half's palette index
+    image.save(tmp_path / "icon.png")
+    assert Image.open(tmp_path / "icon.png").mode == mode
+    for background in ((255, 255, 255), (0, 0, 128)):
+        out = ImageFiles([tmp_path / "icon.png"], 32, channels=3, background=background)[0][0]
+        left, right = out[:, :, :12].reshape(3, -1), out[:, :, 20:].reshape(3, -1)
+        assert torch.equal(left, torch.tensor(background, dtype=torch.uint8)[:, None].expand_as(left)), background
+        assert right.float().std(dim=1).max() == 0 and not torch.equal(right[:, 0], torch.tensor(background))
+    with pytest.raises(ValueError, match="--background 300 0 0: give three whole numbers from 0 to 255"):
+        InfoGANDataModule("folder", str(tmp_path), background=(300, 0, 0))
+
+
 def test_a_damaged_idx_file_is_named_with_what_is_wrong(mnist_dir, tmp_path):
     import shutil
 

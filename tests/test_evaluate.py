@@ -88,3 +88,57 @@ def test_several_checkpoints_give_a_learning_curve(tiny_run, mnist_dir, tmp_path
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:2] == ["checkpoint", "Q"] and len(lines) == 3  # a header and one row per checkpoint
     assert lines[1].startswith("best.ckpt") and f"{curve[0]['accuracy']:.4f}" in lines[1]
+
+
+@pytest.mark.slow
+def test_a_folder_is_scored_against_a_csv_of_labels_and_by_the_label_free_checks(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from infogan.train import main as train
+
+    folder = tmp_path / "icons"
+    (folder / "sub").mkdir(parents=True)
+    rows = ["file,colour,kind"]
+    for i in range(24):  # red and blue discs on transparent backgrounds, known labels
+        rgba = np.zeros((32, 32, 4), dtype=np.uint8)
+        yy, xx = np.mgrid[:32, :32]
+        colour = (220, 20, 20) if i % 2 else (20, 20, 220)
+        rgba[(yy - 16) ** 2 + (xx - 16 + i % 3) ** 2 < 64] = (*colour, 255)  # one size, three places
+        name = f"sub/{i:02d}.png" if i < 12 else f"{i:02d}.png"
+        Image.fromarray(rgba, "RGBA").save(folder / name)
+        rows.append(f"{name if i < 6 else name.split('/')[-1]},{'red' if i % 2 else 'blue'},{'a' if i < 20 else ''}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows + ["missing.png,red,a"]) + "\n")
+    train(["--dataset", "folder", "--data_dir", str(folder), "--categorical", "2", "--continuous", "2",
+           "--batch_size", "8", "--limit_train_batches", "2", "--max_epochs", "1", "--log_dir", str(tmp_path / "logs"),
+           "--gif_samples", "4", "--num_workers", "0"])
+    ckpt = str(tmp_path / "logs" / "version_0" / "checkpoints" / "last.ckpt")
+    out = tmp_path / "m.json"
+    main([ckpt, "--dataset", "folder", "--data_dir", str(folder), "--labels", str(tmp_path / "labels.csv"),
+          "--label_column", "colour", "--mi_samples", "64", "--label_free_samples", "32", "--out", str(out)])
+    scores = json.loads(out.read_text())
+    labels = scores["labels"]
+    assert labels["matched"] == 24 and labels["rows"] == 25 and labels["classes"] == ["blue", "red"]
+    assert labels["kmeans_pixels"]["accuracy"] == 1.0  # two colours: k-means on pixels splits them exactly
+    assert 0 <= labels["categorical"]["nmi"] <= 1 and set(labels["continuous"]) == {"cont0", "cont1"}
+    checks = scores["label_free"]
+    assert set(checks["codes"]) == {"cat0", "cont0", "cont1"} and len(checks["readings"]) == 3
+    printed = capsys.readouterr().out
+    assert "labels: k-means on pixels accuracy" in printed and "label-free: reading" in printed
+    where = main([ckpt, "--dataset", "folder", "--data_dir", str(folder), "--labels", str(tmp_path / "labels.csv"),
+                  "--label_column", "colour", "--label_where", "kind=a", "--mi_samples", "16",
+                  "--label_free_samples", "8"])
+    assert where["labels"]["matched"] == 20  # rows 20-23 have no kind
+
+    for argv, message in [
+        (["--labels", str(tmp_path / "nope.csv"), "--label_column", "colour"], "nope.csv: no such file"),
+        (["--labels", str(tmp_path / "labels.csv"), "--label_column", "shape"],
+         "has no column 'shape' (--label_column); its columns are file, colour, kind"),
+        (["--labels", str(tmp_path / "labels.csv")], "--labels needs --label_column"),
+    ]:
+        line = fails(main, [ckpt, "--dataset", "folder", "--data_dir", str(folder), *argv], capsys)
+        assert message in line, line
+    (tmp_path / "other.csv").write_text("file,colour\nx.png,red\ny.png,blue\n")
+    line = fails(main, [ckpt, "--dataset", "folder", "--data_dir", str(folder), "--labels", str(tmp_path / "other.csv"),
+                        "--label_column", "colour"], capsys)
+    assert "none of its 2 rows names an image" in line and "matched 0 of 24 images" in line

@@ -14,7 +14,7 @@ FLOORS = {  # higher number: higher floor
     1: ("infogan_module", "checkpoint", "data.datamodule", "callbacks"),
     0: ("errors", "config", "files", "latent", "networks", "consistency", "objective", "terms", "metrics", "render",
         "classifier", "data", "data.records", "data.idx", "data.image_files", "data.dsprites", "data.pixels",
-        "data.training_order"),
+        "data.training_order", "label_free", "labels"),
 }
 FLOOR_OF = {name: floor for floor, names in FLOORS.items() for name in names}
 LIGHTNING = ("pytorch_lightning", "lightning")

@@ -255,10 +255,10 @@ def test_the_contrastive_option_trains_saves_and_stays_on_for_the_run(tmp_path, 
     "argv, message",
     [
         (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
-        (["--categorical", "1"], "categorical code 0 has K=1: a categorical code needs at least 2 values"),
+        (["--categorical", "1"], "categorical code 0 has K=1: a categorical code needs 2 to 100,000 values"),
         (["--categorical", "0"], "has K=0"),
         (["--categorical", "10", "-3"], "categorical code 1 has K=-3"),
-        (["--continuous", "-1"], "--continuous -1: must be a finite number >= 0"),
+        (["--continuous", "-1"], "--continuous -1: must be a whole number from 0 to 100,000"),
         (["--batch_size", "1"], "BatchNorm needs at least 2 images per batch"),
         (["--accelerator", "cpu", "--sync_batchnorm"], "--sync_batchnorm needs GPUs"),
         (["--lr_g", "-1"], "--lr_g -1.0: must be a finite number > 0"),
@@ -473,7 +473,9 @@ def test_a_bad_image_read_by_a_worker_process_is_still_one_line(tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_sigterm_ends_the_run_with_status_143_and_its_checkpoint_resumes_exactly(mnist_dir, tmp_path):
+@pytest.mark.parametrize("signame, status", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_ends_the_run_with_its_status_and_its_checkpoint_resumes_exactly(mnist_dir, tmp_path, signame, status):
+    """SIGTERM (a scheduler) and SIGHUP (an ssh session dropping) both save interrupted.ckpt and name it."""
     import signal
     import time
 
@@ -496,18 +498,19 @@ def test_sigterm_ends_the_run_with_status_143_and_its_checkpoint_resumes_exactly
         time.sleep(0.1)
     # a signal before Lightning installs its handler would kill the process outright: wait for training, or fail
     assert b"Epoch 0:" in b"".join(chunks), b"".join(chunks).decode(errors="replace")[-2000:]
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signame))
     proc.wait(timeout=240)
     reader.join(timeout=10)
     err = b"".join(chunks).decode(errors="replace")
-    assert proc.returncode == 143, err[-2000:]  # a scheduler sees that the run did not finish
+    assert proc.returncode == status, err[-2000:]  # a scheduler sees that the run did not finish
     saved = tmp_path / "version_0" / "checkpoints" / "interrupted.ckpt"
-    assert saved.is_file() and f"--ckpt_path {saved}" in err and "stopped by SIGTERM at batch" in err
+    assert saved.is_file() and f"--ckpt_path {saved}" in err and f"stopped by {signame} at batch" in err
     state = torch.load(saved, weights_only=True)
     assert 0 < state["global_step"] < 2 * 20 and state["epoch"] == 0  # the partial first epoch was kept
     assert not list(saved.parent.glob(".*tmp"))
 
     main(flags + ["--log_dir", str(tmp_path), "--ckpt_path", str(saved)])  # resumed where the signal stopped it
+    assert not saved.exists()  # the resumed run went past it: left there, it would be a trap (a rollback)
     main(flags + ["--log_dir", str(tmp_path / "straight")])
     resumed, straight = (torch.load(d / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
                          for d in (tmp_path, tmp_path / "straight"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from infogan.data.dsprites import DSprites, classes_to_index, find_npz
 from infogan.data.idx import InMemoryImages, load_mnist
-from infogan.data.image_files import ImageFiles, dataset_files
+from infogan.data.image_files import BACKGROUND, ImageFiles, check_background, dataset_files
 from infogan.data.pixels import scale_images
 from infogan.data.records import dataset_info
 from infogan.data.training_order import EpochShuffle, ResumableLoader
@@ -52,6 +52,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         image_size: side of the square images: 28 for MNIST-like sets; 32 (default) or 64 for celeba and folder.
         channels: 1 or 3 for ``folder`` (default 3); fixed by the other datasets.
         skip_bad_images: skip undecodable files of celeba/folder (warned and counted) instead of stopping.
+        background: the RGB colour (0-255) transparent pixels of image files are composited onto (default white).
 
     Batches are ``(images, labels)``: images (B, C, S, S) float in [-1, 1] once on the device, labels (B,) long
     (-1 for unlabelled sets).
@@ -68,6 +69,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         image_size: Optional[int] = None,
         channels: Optional[int] = None,
         skip_bad_images: bool = False,
+        background: Sequence[int] = BACKGROUND,
     ) -> None:
         super().__init__()
         self.info = info = dataset_info(dataset)
@@ -87,6 +89,7 @@ class InfoGANDataModule(pl.LightningDataModule):
         self.download = batched if download is None else download
         self.dataset, self.data_dir, self.batch_size, self.seed = dataset, data_dir, batch_size, seed
         self.image_size, self.skip_bad_images = image_size, skip_bad_images
+        self.background = check_background(background)
         self.channels = channels or info.channels[0]
         self.num_workers = num_workers if num_workers is not None else (0 if batched else min(8, os.cpu_count() or 1))
         self.train_set: Optional[Dataset] = None
@@ -122,7 +125,8 @@ class InfoGANDataModule(pl.LightningDataModule):
         elif self.info.storage == "rendered":
             self.train_set = DSprites(find_npz(self.data_dir))
         else:
-            self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images)
+            self.train_set = ImageFiles(self._files(False), self.image_size, self.channels, self.skip_bad_images,
+                                        self.background)
         if len(self.train_set) < self.batch_size:  # drop_last would leave no batch at all: nothing would train
             raise InputError(f"{self.dataset} at {self.data_dir} has {len(self.train_set)} images, fewer than one "
                              f"batch of {self.batch_size}: lower --batch_size or add images")

@@ -18,6 +18,8 @@ from infogan.data.records import DatasetInfo
 from infogan.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+# Transparent pixels are composited onto white by default: icons and emoji are drawn to be seen on a page.
+BACKGROUND = (255, 255, 255)
 
 
 class BadImageError(RuntimeError):
@@ -34,14 +36,17 @@ class ImageFiles(Dataset):
             set is repeated over the three channels).
         skip_bad_images: replace an undecodable file by the next good one (warned about and counted in
             ``skipped``) instead of raising :class:`BadImageError`.
+        background: the RGB colour (0-255) transparent pixels are composited onto (:func:`flatten_alpha`).
     """
 
-    def __init__(self, files: Sequence[Path], image_size: int, channels: int = 3, skip_bad_images: bool = False):
+    def __init__(self, files: Sequence[Path], image_size: int, channels: int = 3, skip_bad_images: bool = False,
+                 background: Sequence[int] = BACKGROUND):
         from torchvision.transforms import v2
 
         if channels not in (1, 3):
             raise InputError(f"channels must be 1 or 3, got {channels}")
         self.files, self.mode, self.skip = list(files), "L" if channels == 1 else "RGB", skip_bad_images
+        self.background = check_background(background)
         # torchvision's transforms on uint8 tensors: crop the largest centred square, then resize with antialiasing.
         self.resize = v2.Resize(image_size, antialias=True)
         self.image_size = image_size
@@ -56,7 +61,7 @@ class ImageFiles(Dataset):
 
         try:
             with Image.open(path) as im:
-                image = TF.pil_to_tensor(_eight_bit(im).convert(self.mode))
+                image = TF.pil_to_tensor(flatten_alpha(_eight_bit(im), self.background).convert(self.mode))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
             raise BadImageError(f"cannot decode image {path}: {err}") from None
         side = min(image.shape[-2:])
@@ -75,6 +80,30 @@ class ImageFiles(Dataset):
                     self.skipped.append(path)
                     warnings.warn(f"skipping ({len(self.skipped)} so far): {err}", stacklevel=2)
         raise BadImageError(f"no image in this set of {len(self.files)} files can be decoded")
+
+
+def check_background(background: Sequence[int]) -> tuple[int, int, int]:
+    """The colour as an (R, G, B) tuple of 0-255 ints; InputError naming ``--background`` otherwise."""
+    values = tuple(background)
+    if len(values) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
+        raise InputError(f"--background {' '.join(map(str, values))}: give three whole numbers from 0 to 255 (R G B), "
+                         f"e.g. --background 255 255 255 for white")
+    return values  # type: ignore[return-value]
+
+
+def flatten_alpha(im, background: tuple[int, int, int]):
+    """A PIL image without transparency: one with an alpha channel (RGBA, LA, PA) or a transparent palette colour is
+    composited onto ``background``; others are returned as they are.
+
+    Why: converting RGBA to RGB drops the alpha channel and keeps whatever colour the transparent pixels happen to
+    hold (emoji sets store black, white or stray colours there), so the background would be noise to learn.
+    """
+    from PIL import Image
+
+    if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
+        return im
+    rgba = im.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (*background, 255)), rgba).convert("RGB")
 
 
 def _eight_bit(im):

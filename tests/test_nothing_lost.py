@@ -1,0 +1,95 @@
+"""Nothing lost: files written atomically in their own folder, runs that cannot share a folder, no rollback of a
+newer last.ckpt, and a stranger's checkpoint that cannot size the networks before its tensors are checked."""
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from infogan import checkpoint, files
+from infogan.train import _run_version, build_parser, main
+from tests.helpers import fails
+
+
+def test_a_write_goes_through_its_own_folder_and_a_failed_one_leaves_the_old_file(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "tmpdir"  # $TMPDIR on another filesystem in real life: nothing may pass through it
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    target = tmp_path / "run" / "last.ckpt"
+    moves = []
+    replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: moves.append((src, dst)) or replace(src, dst))
+    checkpoint.AtomicCheckpointIO().save_checkpoint({"w": torch.ones(3)}, target)
+    assert torch.equal(torch.load(target, weights_only=True)["w"], torch.ones(3))
+    assert [os.path.dirname(src) for src, _ in moves] == [str(target.parent)] and not any(elsewhere.iterdir())
+
+    def dies_half_way(f):
+        f.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        files.write_with(target, dies_half_way)
+    assert torch.equal(torch.load(target, weights_only=True)["w"], torch.ones(3))  # the old file, whole
+    assert sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]  # no temporary file left behind
+
+
+def test_the_trainer_writes_checkpoints_with_the_atomic_writer(tmp_path):
+    from infogan.train import build_trainer
+
+    args = build_parser().parse_args(["--log_dir", str(tmp_path)])
+    trainer = build_trainer(args, labelled=False, optimizer_steps=lambda n: 2 * n)
+    assert isinstance(trainer.strategy.checkpoint_io, checkpoint.AtomicCheckpointIO)
+
+
+def test_runs_started_at_once_with_one_log_dir_get_a_folder_each(tmp_path, monkeypatch):
+    monkeypatch.delenv("INFOGAN_RUN_VERSION", raising=False)
+    args = build_parser().parse_args(["--log_dir", str(tmp_path / "logs")])
+    (tmp_path / "logs" / "version_3").mkdir(parents=True)  # an earlier run
+    with ThreadPoolExecutor(8) as pool:
+        versions = list(pool.map(lambda _: _run_version(args), range(8)))
+    assert sorted(versions) == list(range(4, 12))  # eight runs, eight folders, none shared, none reused
+    assert all((tmp_path / "logs" / f"version_{v}").is_dir() for v in versions)
+
+
+def test_resuming_from_a_checkpoint_older_than_last_ckpt_is_refused(ckpt, mnist_dir, tmp_path, capsys):
+    run = tmp_path / "logs" / "version_0" / "checkpoints"
+    run.mkdir(parents=True)
+    shutil.copy(ckpt, run / "last.ckpt")
+    stale = torch.load(ckpt, weights_only=True)
+    stale["global_step"] -= 2  # an interrupted.ckpt from before the run was resumed and went on
+    torch.save(stale, run / "interrupted.ckpt")
+    before = (run / "last.ckpt").read_bytes()
+    line = fails(main, ["--data_dir", str(mnist_dir), "--batch_size", "8", "--ckpt_path", str(run / "interrupted.ckpt"),
+                        "--log_dir", str(tmp_path / "logs")], capsys)
+    assert "is older than" in line and "last.ckpt" in line and "Resume from" in line
+    assert (run / "last.ckpt").read_bytes() == before
+
+
+@pytest.mark.parametrize("noise_dim, message", [
+    (1_000_000, "must be a whole number from 0 to 100,000"),
+    (50_000, "tensors do not match its own settings"),
+])
+def test_a_strangers_hyperparameters_are_checked_before_any_network_is_built(ckpt, tmp_path, monkeypatch,
+                                                                             noise_dim, message):
+    import infogan.infogan_module as module
+
+    evil = torch.load(ckpt, weights_only=True)
+    evil["hyper_parameters"]["noise_dim"] = noise_dim
+    path = tmp_path / "evil.ckpt"
+    torch.save(evil, path)
+    built_on = []
+    build = module.build_networks
+
+    def spy(*args, **kwargs):
+        built_on.append(torch.empty(0).device.type)  # the default device the networks are laid out on
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(module, "build_networks", spy)
+    with pytest.raises(ValueError, match=message):
+        checkpoint.load_model(path)
+    with pytest.raises(ValueError, match=message):
+        checkpoint.read_hparams(path)  # what a resume reads first
+    assert set(built_on) <= {"meta"}  # shapes only: nothing was allocated for the stranger's sizes
