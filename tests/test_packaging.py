@@ -50,3 +50,18 @@ def test_the_wheel_holds_the_package_and_license_and_no_tests_and_its_commands_a
     assert all(f"  {name}" in listing.stdout for name in ("train", "generate", "evaluate", "explore"))
     unknown = subprocess.run([sys.executable, "-m", "infogan", "fly"], capture_output=True, text=True, cwd=REPO)
     assert unknown.returncode == 2 and "unknown command 'fly'" in unknown.stderr
+
+
+def test_every_link_of_the_readme_resolves_and_it_stays_short():
+    text = (REPO / "README.md").read_text()
+    assert len(text.encode()) <= 15_000  # a five-minute read; the rest lives in docs/
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert local, "no links found: the pattern broke"
+    for link in local:
+        path, _, anchor = link.partition("#")
+        assert (REPO / path).exists(), link
+        if anchor:  # a heading of that page, as mkdocs' toc writes its id
+            headings = re.findall(r"^#+ (.+)$", (REPO / path).read_text(), flags=re.M)
+            ids = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+            assert anchor in ids, link
