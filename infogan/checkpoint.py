@@ -132,6 +132,7 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> In
         raise InputError(f"{path} does not hold an InfoGAN of this version: "
                          f"{str(err).strip().splitlines()[0]}") from None
     model.to(map_location)
+    model.checkpoint_step = int(checkpoint.get("global_step", 0))  # Lightning's optimizer steps when it was saved
     return model.eval()
 
 

@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from infogan import classifier, cli
+from infogan import classifier, cli, plots
 from infogan.checkpoint import load_model
 from infogan.data import dsprites
 from infogan.data.datamodule import InfoGANDataModule
@@ -340,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label_free_samples", type=int, default=256,
                    help="sample pairs for the label-free checks (noise and code effects, duplicates), for every "
                         "dataset")
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="also draw the learning curve of the checkpoints given (matplotlib): a panel per kind of score "
+                        "(accuracy and the Frechet distance; FactorVAE and MIG per protocol on dsprites; NMI and "
+                        "the label-free checks on folders), training batches on the x axis")
     p.add_argument("--device", default="cpu", help="torch device")
     cli.add_debug_flag(p)
     return p
@@ -362,6 +366,8 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
     """Score the checkpoint(s) of parsed ``args``, print the table (or the learning curve) and write the JSON."""
     if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
         raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:
         raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
     if args.label_free_samples < 2:
@@ -390,12 +396,16 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
                 scores["labels"] = evaluate_labels(model, data, args.labels, args.label_column, args.file_column,
                                                    args.label_where, args.batch_size)
             scores["label_free"] = label_free_checks(model_generate(model), model.latent, args.label_free_samples)
-        results.append({"checkpoint": str(path), "dataset": args.dataset, **scores})
+        results.append({"checkpoint": str(path), "dataset": args.dataset,
+                        "batches": model.batches_done(model.checkpoint_step), **scores})
         if len(args.checkpoint) == 1:
             print(format_table(results[0]))
         else:
             print(_curve_row(results[-1], header=len(results) == 1), flush=True)
     out = results[0] if len(results) == 1 else results
+    if args.plot:
+        print(f"wrote {plots.curve_figure(results, args.plot, title=Path(args.checkpoint[0]).parent.parent.name)}",
+              file=sys.stderr)
     if args.out:
         write_atomically(args.out, (json.dumps(out, indent=2) + "\n").encode())
         print(f"wrote {args.out}", file=sys.stderr)

@@ -83,7 +83,8 @@ def test_several_checkpoints_give_a_learning_curve(tiny_run, mnist_dir, tmp_path
     out = tmp_path / "curve.json"
     paths = [str(tiny_run / "checkpoints" / name) for name in ("best.ckpt", "last.ckpt")]
     curve = main([*paths, "--data_dir", str(mnist_dir), "--per_category", "0", "--mi_samples", "64",
-                  "--out", str(out)])
+                  "--label_free_samples", "8", "--out", str(out), "--plot", str(tmp_path / "curve.png")])
+    assert (tmp_path / "curve.png").stat().st_size > 1000 and all(row["batches"] == 2 for row in curve)
     assert [row["checkpoint"] for row in json.loads(out.read_text())] == paths == [r["checkpoint"] for r in curve]
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:2] == ["checkpoint", "Q"] and len(lines) == 3  # a header and one row per checkpoint
@@ -142,3 +143,20 @@ def test_a_folder_is_scored_against_a_csv_of_labels_and_by_the_label_free_checks
     line = fails(main, [ckpt, "--dataset", "folder", "--data_dir", str(folder), "--labels", str(tmp_path / "other.csv"),
                         "--label_column", "colour"], capsys)
     assert "none of its 2 rows names an image" in line and "matched 0 of 24 images" in line
+
+
+def test_overlaid_runs_draw_a_panel_per_kind_with_the_median(tmp_path):
+    from PIL import Image
+
+    from infogan import plots
+
+    runs = {f"seed{s}": [{"batches": b, "protocols": {"quick": {"factor_vae": 0.5 + 0.01 * s * b / 1000, "mig": 0.1}}}
+                         for b in (1000, 2000, 3000)] for s in range(3)}
+    assert plots.kind(runs["seed0"][0]) == "factors" and plots.value(runs["seed2"][2], "protocols.quick.mig") == 0.1
+    assert plots.value(runs["seed0"][0], "protocols.infogan_cr.mig") is None  # a score the result lacks
+    out = plots.overlay_figure(runs, {"FactorVAE": [("quick", "protocols.quick.factor_vae")]}, tmp_path / "c.png")
+    image = Image.open(out)
+    assert image.size[0] > 300 and len(set(image.convert("L").getdata())) > 10  # a drawn figure, not a blank
+    assert not list(tmp_path.glob(".*tmp"))
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plots.overlay_figure(runs, {}, tmp_path / "d.png")

@@ -13,8 +13,9 @@ from tests.helpers import REPO
 
 PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (".gif", ".png"))
 SCREENSHOTS = {"explorer.png"}  # a page, not a grid of digits: checked by its own test
-SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_")]  # small white shapes: fewer bright pixels
-DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES]
+FIGURES = {p for p in PICTURES if p.name.endswith("_curves.png")}  # plots of learning curves: their own test
+SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_") and p not in FIGURES]  # small white shapes
+DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES and p not in FIGURES]
 
 
 def _frames(path) -> list[np.ndarray]:
@@ -54,3 +55,10 @@ def test_the_explorer_screenshot_is_a_page_with_a_grid_of_digits():
     assert frame.shape[1] >= 1000 and len(np.unique(frame)) >= 32
     assert (frame >= 240).mean() > 0.3  # the page
     assert (frame <= 30).mean() > 0.1  # the black grid of generated digits, not an empty image box
+
+
+@pytest.mark.parametrize("path", sorted(FIGURES), ids=[p.name for p in sorted(FIGURES)])
+def test_every_figure_is_a_drawn_plot(path):
+    (frame,) = _frames(path)
+    assert frame.shape[1] >= 600 and (frame >= 240).mean() > 0.5  # a white figure
+    assert (frame <= 100).mean() > 0.005 and len(np.unique(frame)) >= 32  # with axes, text and lines drawn on it
