@@ -19,6 +19,22 @@ USER_ERRORS: tuple[type[BaseException], ...] = (InputError, FileNotFoundError, N
                                                 PermissionError)
 
 
+def whole(low: int, allow: tuple[int, ...] = ()) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low`` (or one of ``allow``), refused at parse time with one line."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low and value not in allow:
+            extra = f" (or {' or '.join(map(str, allow))})" if allow else ""
+            raise argparse.ArgumentTypeError(f"must be {low} or more{extra}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
 

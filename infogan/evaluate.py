@@ -309,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="labelled dataset to score the categorical code against, or dsprites")
     p.add_argument("--data_dir", "--datadir", dest="data_dir", default="data", help="folder holding the dataset")
     p.add_argument("--out", default=None, help="write the metrics as JSON here")
-    p.add_argument("--batch_size", type=int, default=1000, help="images per forward pass")
-    p.add_argument("--mi_samples", type=int, default=5000, help="generated samples for the MI bound")
+    p.add_argument("--batch_size", type=cli.whole(1), default=1000, help="images per forward pass")
+    p.add_argument("--mi_samples", type=cli.whole(1), default=5000, help="generated samples for the MI bound")
     p.add_argument("--protocol", nargs="+", choices=list(PROTOCOLS), default=["disentanglement_lib", "infogan_cr"],
                    help="dsprites: the FactorVAE / MIG protocols to report (disentanglement_lib: 10,000 + 5,000 "
                         "held-out votes of 64, MIG on 10,000; infogan_cr: InfoGAN-CR's Table 1, 500 votes of 100 "
@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dsprites: FactorVAE fitting votes instead of the protocol's (held-out: half as many where "
                         "the protocol holds some out), for a quicker, non-standard score")
     p.add_argument("--samples", type=int, default=None, help="dsprites: MIG images instead of the protocol's")
-    p.add_argument("--per_category", type=int, default=1000,
+    p.add_argument("--per_category", type=cli.whole(0), default=1000,
                    help="mnist/fashion_mnist: generated samples per category judged by the classifier; 0: skip")
     p.add_argument("--classifier", default=None,
                    help="where the evaluation classifier is cached (default: DATA_DIR/MNIST/infogan_classifier.pt); "
@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--labels: only rows where COL is VALUE (e.g. 'category=People & Body')")
     p.add_argument("--background", type=int, nargs=3, default=list(BACKGROUND), metavar=("R", "G", "B"),
                    help="folder/celeba: the colour transparent pixels are composited onto (as in training)")
-    p.add_argument("--label_free_samples", type=int, default=256,
+    p.add_argument("--label_free_samples", type=cli.whole(2), default=256,
                    help="sample pairs for the label-free checks (noise and code effects, duplicates), for every "
                         "dataset")
     p.add_argument("--plot", default=None, metavar="FILE.png",
@@ -370,8 +370,6 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:
         raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
-    if args.label_free_samples < 2:
-        raise InputError(f"--label_free_samples {args.label_free_samples}: the checks compare pairs, give 2 or more")
     shape, batch_size = {}, max(2, args.batch_size)
     if DATASETS[args.dataset].storage == "files":  # decoded at the first checkpoint's size, batched by evaluate itself
         channels, size = tuple(load_model(args.checkpoint[0]).sample(1, seed=0).shape[1:3])

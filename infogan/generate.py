@@ -36,15 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", help="a .ckpt written by training")
     p.add_argument("--out", default="samples.png", help="output file: .png (grid or traversal sheet) or .gif")
-    p.add_argument("--n", type=int, default=64, help="samples per grid (noise vectors)")
-    p.add_argument("--nrow", type=int, default=8, help="samples per row of a grid")
+    p.add_argument("--n", type=cli.whole(1), default=64, help="samples per grid (noise vectors)")
+    p.add_argument("--nrow", type=cli.whole(1), default=8, help="samples per row of a grid")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the codes not fixed")
     p.add_argument("--categorical", type=_value(int), nargs="+", default=None, metavar="K",
                    help="fix categorical codes 0, 1, ... to these values; * leaves one drawn")
     p.add_argument("--continuous", type=_value(float), nargs="+", default=None, metavar="V",
                    help="fix continuous codes 0, 1, ... to these values; * leaves one drawn")
     p.add_argument("--traverse", default=None, metavar="CODE", help="traverse a code: cat:I or cont:I")
-    p.add_argument("--frames", type=int, default=16, help="values of a continuous traversal")
+    p.add_argument("--frames", type=cli.whole(2), default=16, help="values of a continuous traversal")
     p.add_argument("--range", type=float, default=None, dest="value_range",
                    help="continuous traversals sweep [-RANGE, RANGE] (default: the checkpoint's traversal_range: "
                         "1 for dSprites' codes, else 2 for uniform, 3 for gaussian codes)")

@@ -24,6 +24,7 @@ import torch
 from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
 
 from infogan import __version__, config
+from infogan.errors import InputError
 from infogan.latent import CodeValues, LatentSample, LatentSpec
 from infogan.metrics import ClusterAccuracy
 from infogan.networks import build_networks
@@ -98,6 +99,8 @@ class InfoGAN(pl.LightningModule):
         Returns:
             (n, C, H, W) float tensor in [-1, 1], on the model's device.
         """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"sample(n): n is the number of images, a whole number of 1 or more, got {n!r}")
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
         codes = self.latent.sample(n, rng, categorical, continuous, z).to(self.device)
         was_training = self.generator.training

@@ -162,6 +162,8 @@ class LatentSpec:
                 z = (torch.rand(n, self.noise_dim, generator=generator) * 2 - 1) * self.noise_std
         elif tuple(z.shape) != (n, self.noise_dim):
             raise InputError(f"z must have shape ({n}, {self.noise_dim}), got {tuple(z.shape)}")
+        elif not bool(torch.isfinite(z).all()):
+            raise InputError("z must hold finite numbers: it has NaN or infinite values")
         cat = torch.stack(
             [torch.randint(k, (n,), generator=generator) for k in self.categorical], dim=1
         ) if self.categorical else torch.zeros(n, 0, dtype=torch.long)
@@ -203,6 +205,8 @@ class LatentSpec:
         if isinstance(values, torch.Tensor):
             if tuple(values.shape) != tuple(drawn.shape):
                 raise InputError(f"{kind} codes must have shape {tuple(drawn.shape)}, got {tuple(values.shape)}")
+            if kind == "categorical" and values.is_floating_point() and not bool((values == values.round()).all()):
+                raise InputError("categorical codes take whole values: the tensor has fractions")
             out = values.to(drawn.dtype).cpu().clone()
         else:
             values = list(values)
@@ -210,8 +214,11 @@ class LatentSpec:
                 raise InputError(f"{len(values)} {kind} values given, but this model has {count} {kind} code(s)")
             out = drawn.clone()
             for i, v in enumerate(values):
-                if v is not None:
-                    out[:, i] = v
+                if v is None:
+                    continue
+                if kind == "categorical" and (isinstance(v, bool) or float(v) != int(float(v))):
+                    raise InputError(f"categorical code {i} takes whole values, got {v!r}")
+                out[:, i] = v
         if kind == "continuous" and not bool(torch.isfinite(out).all()):
             i = int((~torch.isfinite(out)).any(dim=0).nonzero()[0])
             bad = float(out[:, i][~torch.isfinite(out[:, i])][0])

@@ -63,6 +63,14 @@ def _int_or_float(text: str) -> int | float:
     return float(text) if any(c in text for c in ".eE") else int(text)
 
 
+def _batches(text: str) -> int | float:
+    """--limit_train_batches: a count of at least 1 or a fraction in (0, 1]; 0 would train nothing."""
+    value = _int_or_float(text)
+    if not 0 < value or (isinstance(value, float) and value > 1):
+        raise argparse.ArgumentTypeError(f"give a number of batches (1 or more) or a fraction in (0, 1], got {text}")
+    return value
+
+
 def _devices(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
@@ -110,14 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_flags(p, {name: recipe(name) for name in datasets.DATASETS})
 
     g = p.add_argument_group("trainer")
-    g.add_argument("--max_epochs", type=int, default=11,
+    g.add_argument("--max_epochs", type=cli.whole(1), default=11,
                    help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
-    g.add_argument("--max_steps", type=int, default=-1,
+    g.add_argument("--max_steps", type=cli.whole(1, allow=(-1,)), default=-1,
                    help="stop after this many training batches (iterations) in all, counting those of a resumed "
                         "checkpoint; -1: no limit. last.ckpt is then written at that batch and resumes there. "
                         "Lightning's trainer.global_step counts every optimizer step: 2x this number (3x with "
                         "--g_steps 2)")
-    g.add_argument("--limit_train_batches", type=_int_or_float, default=None,
+    g.add_argument("--limit_train_batches", type=_batches, default=None,
                    help="batches per epoch: an int counts batches, a float is a fraction of the epoch; default the "
                         "whole set, " + ", ".join(f"{n} {i.batches_per_epoch}" for n, i in datasets.DATASETS.items()
                                                   if i.batches_per_epoch) + " (its epochs draw random batches)")
@@ -138,10 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--log_dir", default="lightning_logs",
                    help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
     g.add_argument("--log_every_n_steps", type=int, default=50, help="write scalars every N batches")
-    g.add_argument("--gif_every_n_epochs", type=int, default=1,
+    g.add_argument("--gif_every_n_epochs", type=cli.whole(1), default=1,
                    help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
                         "they are also written at the end of training")
-    g.add_argument("--gif_samples", type=int, default=64, help="images per GIF frame (one per fixed noise vector)")
+    g.add_argument("--gif_samples", type=cli.whole(1), default=64,
+                   help="images per GIF frame (one per fixed noise vector)")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
     g.add_argument("--epoch_checkpoints", action="store_true",
                    help="also keep a weights-only checkpoints/epochNN.ckpt after every epoch (NN from 00; about 53 MB "

@@ -35,3 +35,34 @@ def test_a_bug_that_raises_a_plain_value_error_keeps_its_traceback(monkeypatch, 
     with pytest.raises(SystemExit) as exit_info:
         cli.run(parser, args, lambda a: (_ for _ in ()).throw(cli.InputError("--x 1: must be 2")))
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("entry, argv, flag", [
+    (train.main, ["--max_epochs", "0"], "--max_epochs"),
+    (train.main, ["--max_steps", "0"], "--max_steps"),
+    (train.main, ["--limit_train_batches", "0"], "--limit_train_batches"),
+    (train.main, ["--gif_samples", "0"], "--gif_samples"),
+    (generate.main, ["x.ckpt", "--nrow", "0"], "--nrow"),
+    (evaluate.main, ["x.ckpt", "--mi_samples", "0"], "--mi_samples"),
+], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else None)
+def test_counts_that_would_do_nothing_or_crash_later_are_refused_when_parsed(entry, argv, flag, capsys):
+    """Each exited 0 having trained nothing, crashed at the epoch end, or wrote NaN into JSON: one line at once."""
+    with pytest.raises(SystemExit) as exit_info:
+        entry(argv)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_info.value.code == 2 and f"argument {flag}" in err and ("or more" in err or "fraction" in err)
+
+
+def test_the_python_api_refuses_what_it_used_to_truncate_or_accept():
+    import torch
+
+    from infogan import InfoGAN
+
+    model = InfoGAN()
+    for call, message in [(lambda: model.sample(0), "whole number of 1 or more"),
+                          (lambda: model.sample(2.5), "whole number of 1 or more"),
+                          (lambda: model.sample(2, categorical=[3.7]), "takes whole values, got 3.7"),
+                          (lambda: model.sample(2, z=torch.full((2, 62), float("nan"))), "finite numbers")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert model.sample(2, categorical=[3.0], seed=0).shape == (2, 1, 28, 28)  # a whole float is fine
