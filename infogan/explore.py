@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -26,6 +28,7 @@ import torch
 from infogan import cli, render
 from infogan.checkpoint import load_model
 from infogan.errors import InputError
+from infogan.files import write_atomically
 
 RANDOM = "random"  # the categorical dropdown's choice for "drawn with the noise"
 MAX_SAMPLES = 64
@@ -72,6 +75,24 @@ class Explorer:
         return [f"cat:{i}" for i in range(spec.num_categorical)] + [f"cont:{i}" for i in range(spec.continuous)]
 
 
+class GifFolder:
+    """Where the page's traversal GIFs are written: one temporary folder per page, one file per code, each rewritten
+    in place (atomically) when the code is traversed again, and the folder deleted when the page goes away.
+
+    Why: one folder per request (``mkdtemp`` each time) left a folder in ``/tmp`` for every click, never cleaned.
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="infogan_explore_"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    def write(self, code: str, data: bytes) -> Path:
+        return write_atomically(self.path / f"{code.replace(':', '')}.gif", data)
+
+    def cleanup(self) -> None:
+        self._cleanup()
+
+
 def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
     """The gradio Blocks of ``explorer``: controls, the live grid (api name ``/grid``) and the traversal view
     (``/traversal``)."""
@@ -79,7 +100,9 @@ def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
     import gradio as gr
 
     spec, r = explorer.spec, explorer.spec.default_range
-    with gr.Blocks(title=title, analytics_enabled=False) as app:
+    gifs = GifFolder()
+    # gradio copies every file it serves into its own cache: files older than an hour go, checked every 10 minutes
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown(f"# {title}\nOne control per code; the noise stays fixed until you ask for new noise.")
         with gr.Row():
             with gr.Column(scale=1):
@@ -108,9 +131,7 @@ def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
 
         def traverse(code_name, seed_value):
             picture, data = explorer.traversal(code_name, seed_value)
-            path = Path(tempfile.mkdtemp(prefix="infogan_explore_")) / f"{code_name.replace(':', '')}.gif"
-            path.write_bytes(data)
-            return picture, str(path)
+            return picture, str(gifs.write(code_name, data))
 
         controls = [*cats, *conts, seed, n]
         for control in controls:
@@ -118,6 +139,7 @@ def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
         new_noise.click(lambda s: int(s) + 1, seed, seed, api_name=False)
         app.load(update, controls, grid, api_name="grid")
         make.click(traverse, [code, seed], [sheet, gif], api_name="traversal")
+    app.gif_folder = gifs  # lives (and is deleted) with the page
     return app
 
 

@@ -143,3 +143,20 @@ def test_every_kind_of_checkpoint_gets_its_controls_and_pictures(kwargs, shape):
     assert sum(label.startswith("categorical code") for label in labels) == spec.num_categorical
     assert sum(label.startswith("continuous code") for label in labels) == spec.continuous
     assert app.config["analytics_enabled"] is False
+
+
+def test_traversal_gifs_reuse_one_folder_per_page_and_it_is_deleted_with_the_page():
+    from infogan.explore import GifFolder
+
+    gifs = GifFolder()
+    first = gifs.write("cat:0", b"GIF89a one")
+    again = gifs.write("cat:0", b"GIF89a two")  # the same code again: the same file, rewritten
+    other = gifs.write("cont:1", b"GIF89a three")
+    assert first == again and first.read_bytes() == b"GIF89a two" and other.parent == first.parent
+    assert sorted(p.name for p in gifs.path.iterdir()) == ["cat0.gif", "cont1.gif"]  # no temporary files left
+    folder = gifs.path
+    del gifs  # the page goes away: its folder goes with it
+    import gc
+
+    gc.collect()
+    assert not folder.exists()
