@@ -46,7 +46,10 @@ def recipe(dataset: str) -> dict:
 
 def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
     """Fill every model flag left out (None): the resumed run's value, else the dataset's recipe; and the batch size
-    and epoch length left out: the dataset's record."""
+    and epoch length left out: the dataset's record. (The data's own settings, image size, channels and workers, are
+    resolved by the DataModule from the same record.)"""
+    if args.gpus is not None:
+        args.accelerator, args.devices = "gpu", args.gpus
     base = resumed if resumed is not None else recipe(args.dataset)
     for key in MODEL_FLAGS:
         if getattr(args, key) is None:
@@ -131,8 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                   if i.batches_per_epoch) + " (its epochs draw random batches)")
     g.add_argument("--limit_val_batches", type=_int_or_float, default=1.0, help="like --limit_train_batches")
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
-    g.add_argument("--devices", "--gpus", dest="devices", type=_devices, default="auto",
+    g.add_argument("--devices", type=_devices, default="auto",
                    help="number of devices (or a list like 0,1, or auto)")
+    g.add_argument("--gpus", type=_devices, default=None,
+                   help="GPUs to train on: --accelerator gpu --devices N in one flag (refused where there is no GPU, "
+                        "where --devices N alone would start N processes on the CPU)")
     g.add_argument("--num_nodes", type=int, default=1, help="machines to train on (each with --devices devices)")
     g.add_argument("--strategy", default="auto",
                    help="Lightning strategy; auto picks ddp_find_unused_parameters_true for several devices: each "
@@ -371,6 +377,9 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
     resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
     if args.ckpt_path:
+        if args.fast_dev_run:
+            raise InputError("--fast_dev_run checks a set-up from scratch and trains nothing from a checkpoint: drop "
+                             "--ckpt_path to check, or --fast_dev_run to resume")
         refuse_rollback(args.ckpt_path)
     resolve_settings(args, resumed)
     pl.seed_everything(args.seed, workers=True, verbose=False)
@@ -378,6 +387,10 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     model = build_model(args, data)
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
+        done = model.batches_done(int(read_checkpoint(args.ckpt_path).get("global_step", 0)))
+        if 0 < args.max_steps <= done:
+            raise InputError(f"--max_steps {args.max_steps}: {args.ckpt_path} has trained {done} batches already, so "
+                             f"nothing would train; raise --max_steps (it counts all batches, the resumed ones too)")
     interrupt = SaveOnInterrupt()
     trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors,
                             optimizer_steps=model.optimizer_steps)

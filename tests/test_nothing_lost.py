@@ -93,3 +93,47 @@ def test_a_strangers_hyperparameters_are_checked_before_any_network_is_built(ckp
     with pytest.raises(ValueError, match=message):
         checkpoint.read_hparams(path)  # what a resume reads first
     assert set(built_on) <= {"meta"}  # shapes only: nothing was allocated for the stranger's sizes
+
+
+def test_swapped_or_mixed_mnist_files_are_refused(mnist_dir, tmp_path):
+    from infogan.data.idx import load_mnist
+
+    real, raw = mnist_dir / "MNIST" / "raw", tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for mine, theirs in [("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+                         ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")]:
+        shutil.copy(real / mine, raw / theirs)  # the two splits' files under each other's names
+        shutil.copy(real / theirs, raw / mine)
+    with pytest.raises(ValueError, match="train and test files look swapped"):
+        load_mnist(tmp_path, train=True, download=False)
+    shutil.copy(real / "train-labels-idx1-ubyte", raw / "t10k-labels-idx1-ubyte")  # test images, train labels
+    shutil.copy(real / "t10k-images-idx3-ubyte", raw / "t10k-images-idx3-ubyte")
+    with pytest.raises(ValueError, match="10,000 images but t10k-labels 60,000 labels; the files come from"):
+        load_mnist(tmp_path, train=False, download=False)
+
+
+def test_a_photo_is_read_the_way_its_exif_orientation_says(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from infogan.data.image_files import ImageFiles
+
+    pixels = np.zeros((32, 32, 3), dtype=np.uint8)
+    pixels[:8, :8] = 255  # a mark in the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = 3  # orientation: shown turned by 180 degrees
+    Image.fromarray(pixels).save(tmp_path / "photo.jpg", quality=95, exif=exif)
+    image = ImageFiles([tmp_path / "photo.jpg"], 32)[0][0].float()
+    assert image[:, -8:, -8:].mean() > 200 and image[:, :8, :8].mean() < 50  # the mark is bottom-right, as shown
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--gpus", "2"], "--accelerator gpu"),
+    (["--fast_dev_run", "--ckpt_path", "CKPT"], "--fast_dev_run checks a set-up from scratch"),
+    (["--max_steps", "1", "--ckpt_path", "CKPT"], "has trained 2 batches already, so nothing would train"),
+])
+def test_runs_that_would_train_nothing_or_on_the_wrong_device_are_refused(argv, message, ckpt, mnist_dir, tmp_path,
+                                                                           capsys):
+    argv = [str(ckpt) if a == "CKPT" else a for a in argv]
+    line = fails(main, ["--data_dir", str(mnist_dir), "--batch_size", "8", "--log_dir", str(tmp_path), *argv], capsys)
+    assert message in line

@@ -71,7 +71,24 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True, dataset
                 if folder not in existed and folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
             raise FileNotFoundError(_missing_idx(cls.__name__, raw, f"the download failed: {err}")) from None
+    check_split(ds.data, ds.targets, raw, train, dataset)
     return InMemoryImages(ds.data.unsqueeze(1).contiguous(), ds.targets.long())
+
+
+def check_split(images: torch.Tensor, labels: torch.Tensor, raw: Path, train: bool, dataset: str) -> None:
+    """InputError when a split's images and labels differ in number (files of two splits mixed), or when the split
+    holds exactly the other split's number of images (the train and test files swapped, which would train on the
+    test set and validate on the training set)."""
+    split = "train" if train else "t10k"
+    if len(images) != len(labels):
+        raise InputError(f"{raw}: {split}-images holds {len(images):,} images but {split}-labels {len(labels):,} "
+                         f"labels; the files come from different splits: put back the matching pair")
+    sizes = dataset_info(dataset).split_sizes
+    if sizes and len(images) != sizes[not train] and len(images) == sizes[train]:
+        other = "t10k" if train else "train"
+        raise InputError(f"{raw}: the {split} files hold {len(images):,} images, the size of the {other} split "
+                         f"({sizes[train]:,}; {split} has {sizes[not train]:,}): the train and test files look "
+                         f"swapped; give each its own name back")
 
 
 def _idx_damage(path: Path) -> str:

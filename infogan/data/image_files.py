@@ -56,12 +56,13 @@ class ImageFiles(Dataset):
         return len(self.files)
 
     def decode(self, path: Path) -> torch.Tensor:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image, ImageOps, UnidentifiedImageError
         from torchvision.transforms.v2 import functional as TF
 
         try:
             with Image.open(path) as im:
-                image = TF.pil_to_tensor(flatten_alpha(_eight_bit(im), self.background).convert(self.mode))
+                upright = ImageOps.exif_transpose(im)  # a photo's EXIF orientation, applied as a viewer would
+                image = TF.pil_to_tensor(flatten_alpha(_eight_bit(upright), self.background).convert(self.mode))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
             raise BadImageError(f"cannot decode image {path}: {err}") from None
         side = min(image.shape[-2:])

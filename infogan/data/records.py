@@ -42,6 +42,7 @@ class DatasetInfo:
             below ``--data_dir``: ``MNIST/raw/``).
         image_folder: for image files: the folder below ``--data_dir`` that holds them; None: ``--data_dir`` itself.
         how_to_get: for image files: what to tell a user whose folder is missing.
+        split_sizes: for sets with a fixed train / test split: their image counts, to catch swapped files.
         batch_size: the recipe's batch size (``--batch_size`` left out).
         batches_per_epoch: for very large sets, an "epoch" of this many batches (``--limit_train_batches`` left out),
             so checkpoints, validation and GIFs come that often; each epoch draws its own random batches.
@@ -61,6 +62,7 @@ class DatasetInfo:
     torchvision_name: Optional[str] = None
     image_folder: Optional[str] = None
     how_to_get: str = ""
+    split_sizes: Optional[tuple[int, int]] = None
     batch_size: int = 128
     batches_per_epoch: Optional[int] = None
     factors: bool = False
@@ -81,7 +83,8 @@ class DatasetInfo:
         return self.num_classes is not None
 
 
-_IDX = dict(image_sizes=(28,), channels=(1,), num_classes=10, storage="memory", presets={28: "mnist"})
+_IDX = dict(image_sizes=(28,), channels=(1,), num_classes=10, storage="memory", presets={28: "mnist"},
+            split_sizes=(60_000, 10_000))
 _PHOTOS = dict(image_sizes=(32, 64), num_classes=None, storage="files", presets={32: "celeba32", 64: "dcgan64"},
                # the paper's CelebA codes: ten Cat(10), no continuous code, 128 noise dimensions
                recipe=dict(categorical=[10] * 10, continuous=0, noise_dim=128))
