@@ -116,12 +116,27 @@ def check_compatible(ckpt_hparams: Mapping, hparams: Mapping, path: str | Path) 
                          f"checkpoint's settings, or start a new run without --ckpt_path")
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    """The device, or InputError when it cannot be used here (``--device cuda`` on a machine without a GPU)."""
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise InputError(f"--device {device}: {str(err).splitlines()[0]} (cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise InputError(f"--device {device}: no such CUDA GPU here ({torch.cuda.device_count()} found); use "
+                         f"--device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {device}: MPS is not available here; use --device cpu")
+    return device
+
+
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> InfoGAN:
     """A trained InfoGAN from a checkpoint file, in eval mode.
 
     Loads with ``weights_only=True``. Raises FileNotFoundError for a missing file and ValueError, naming the file,
     for anything unreadable or not an InfoGAN checkpoint.
     """
+    map_location = check_device(map_location)
     checkpoint = read_checkpoint(path)
     hparams = complete_hparams(_require_infogan(checkpoint, path))
     check_shapes(checkpoint, hparams, path)

@@ -387,7 +387,11 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
     model = build_model(args, data)
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
-        done = model.batches_done(int(read_checkpoint(args.ckpt_path).get("global_step", 0)))
+        saved = read_checkpoint(args.ckpt_path)
+        if "optimizer_states" not in saved or "loops" not in saved:
+            raise InputError(f"{args.ckpt_path} holds the weights only (an epochNN.ckpt for learning curves), not the "
+                             f"optimizers' state and position a resume needs: resume from last.ckpt in its folder")
+        done = model.batches_done(int(saved.get("global_step", 0)))
         if 0 < args.max_steps <= done:
             raise InputError(f"--max_steps {args.max_steps}: {args.ckpt_path} has trained {done} batches already, so "
                              f"nothing would train; raise --max_steps (it counts all batches, the resumed ones too)")

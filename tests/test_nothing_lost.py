@@ -137,3 +137,45 @@ def test_runs_that_would_train_nothing_or_on_the_wrong_device_are_refused(argv, 
     argv = [str(ckpt) if a == "CKPT" else a for a in argv]
     line = fails(main, ["--data_dir", str(mnist_dir), "--batch_size", "8", "--log_dir", str(tmp_path), *argv], capsys)
     assert message in line
+
+
+def test_a_decompression_bomb_is_a_bad_image_and_skippable(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from infogan.data.image_files import BadImageError, ImageFiles
+
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(tmp_path / "bomb.png")
+    Image.fromarray(np.full((16, 16, 3), 200, dtype=np.uint8)).save(tmp_path / "fine.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # so a 64 x 64 image counts as a bomb (over twice the limit)
+    with pytest.raises(BadImageError, match="bomb.png.*--skip_bad_images"):
+        ImageFiles([tmp_path / "bomb.png", tmp_path / "fine.png"], 16)[0]
+    with pytest.warns(UserWarning, match="skipping"):
+        image, _ = ImageFiles([tmp_path / "bomb.png", tmp_path / "fine.png"], 16, skip_bad_images=True)[0]
+    assert int(image.float().mean()) == 200
+
+
+def test_a_truncated_dsprites_file_and_a_weights_only_resume_are_one_line(ckpt, mnist_dir, tmp_path, capsys):
+    import numpy as np
+
+    from infogan.data.dsprites import load_npz
+
+    np.savez(tmp_path / "d.npz", imgs=np.zeros((2, 64, 64), np.uint8), latents_classes=np.zeros((2, 6), np.int64))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "d.npz").read_bytes()[:300])
+    with pytest.raises(ValueError, match="cut.npz is not the dSprites .npz"):
+        load_npz(tmp_path / "cut.npz")
+    weights = torch.load(ckpt, weights_only=True)
+    for key in ("optimizer_states", "loops", "lr_schedulers"):
+        weights.pop(key, None)
+    torch.save(weights, tmp_path / "epoch00.ckpt")
+    line = fails(main, ["--data_dir", str(mnist_dir), "--ckpt_path", str(tmp_path / "epoch00.ckpt"), "--log_dir",
+                        str(tmp_path / "logs")], capsys)
+    assert "holds the weights only" in line and "resume from last.ckpt" in line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without a GPU")
+def test_device_cuda_without_a_gpu_is_one_line(ckpt, tmp_path, capsys):
+    from infogan import generate
+
+    line = fails(generate.main, [str(ckpt), "--device", "cuda", "--out", str(tmp_path / "x.png")], capsys)
+    assert "--device cuda: no such CUDA GPU here" in line and "--device cpu" in line

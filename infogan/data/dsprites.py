@@ -27,6 +27,7 @@ orientation is not identifiable from those images alone.
 from __future__ import annotations
 
 import math
+import zipfile
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -122,7 +123,7 @@ def load_npz(path: str | Path) -> torch.Tensor:
     try:
         with np.load(path) as data:
             imgs, classes = data["imgs"], data["latents_classes"]
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(f"{path} is not the dSprites .npz (needs arrays imgs and latents_classes): {err}") from None
     expected = (num_images(), SIZE, SIZE)
     if imgs.shape != expected or classes.shape != (num_images(), len(FACTORS)):

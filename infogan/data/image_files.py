@@ -63,7 +63,7 @@ class ImageFiles(Dataset):
             with Image.open(path) as im:
                 upright = ImageOps.exif_transpose(im)  # a photo's EXIF orientation, applied as a viewer would
                 image = TF.pil_to_tensor(flatten_alpha(_eight_bit(upright), self.background).convert(self.mode))
-        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise BadImageError(f"cannot decode image {path}: {err}") from None
         side = min(image.shape[-2:])
         return self.resize(TF.center_crop(image, [side, side]))
