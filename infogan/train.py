@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from infogan import cli, config
 from infogan.callbacks import (
@@ -284,9 +284,15 @@ def _run_version(args: argparse.Namespace) -> Optional[int | str]:
 
 
 def release_if_empty(log_dir: str, version) -> None:
-    """Remove a claimed run folder that nothing was written to (a run that failed to start leaves nothing behind)."""
+    """Remove a claimed run folder that holds nothing but what Lightning writes as a fit starts (``hparams.yaml``,
+    an event file): a run that failed to start leaves nothing behind. A folder with anything else is kept."""
     folder = Path(log_dir) / f"version_{version}" if isinstance(version, int) else None
-    if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+    if folder is None or not folder.is_dir():
+        return
+    started = [p for p in folder.iterdir() if p.name == "hparams.yaml" or p.name.startswith("events.out.tfevents.")]
+    if sorted(folder.iterdir()) == sorted(started) and all(p.is_file() for p in started):
+        for p in started:
+            p.unlink()
         folder.rmdir()
 
 
@@ -333,7 +339,6 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
             Lightning's ``fast_dev_run`` counts.
     """
     from pytorch_lightning.loggers import TensorBoardLogger
-    from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
     log_dir = Path(args.log_dir)
     if log_dir.exists() and not log_dir.is_dir():
@@ -409,9 +414,11 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
             print(f"stopped by {interrupt.reason} at {where}; saved {interrupt.saved}. Resume with the same command "
                   f"and --ckpt_path {interrupt.saved}", file=sys.stderr)
         raise SystemExit({"SIGTERM": 143, "SIGHUP": 129}.get(interrupt.reason, 130)) from stop
-    except BaseException:
+    except BaseException as err:
         if trainer.is_global_zero:
             release_if_empty(args.log_dir, trainer.logger.version if trainer.logger else None)
+        if isinstance(err, MisconfigurationException):  # Lightning refusing the flags (too few batches, ...)
+            raise InputError(str(err).strip().splitlines()[0]) from None
         raise
     finally:
         # Lightning's DDP teardown leaves the process group alive; left to interpreter exit, gloo's worker threads

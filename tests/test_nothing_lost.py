@@ -179,3 +179,10 @@ def test_device_cuda_without_a_gpu_is_one_line(ckpt, tmp_path, capsys):
 
     line = fails(generate.main, [str(ckpt), "--device", "cuda", "--out", str(tmp_path / "x.png")], capsys)
     assert "--device cuda: no such CUDA GPU here" in line and "--device cpu" in line
+
+
+def test_too_few_batches_for_one_is_one_line_and_leaves_no_run_folder(mnist_dir, tmp_path, capsys):
+    line = fails(main, ["--data_dir", str(mnist_dir), "--limit_train_batches", "0.0001", "--max_epochs", "1",
+                        "--log_dir", str(tmp_path / "logs")], capsys)
+    assert "limit_train_batches" in line and "Try at least" in line
+    assert not list((tmp_path / "logs").iterdir())  # the run never started: its claimed folder is gone
