@@ -27,6 +27,8 @@ from infogan.infogan_module import InfoGAN
 
 def read_checkpoint(path: str | Path) -> dict:
     """torch.load(weights_only=True) with one clear error per kind of bad file."""
+    if "://" in str(path):
+        raise InputError(f"{path}: checkpoints are read from files, not URLs; download it and pass the file's path")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")

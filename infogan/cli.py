@@ -7,7 +7,7 @@ its work through :func:`run`, so bad input and expected faults read the same eve
 from __future__ import annotations
 
 import argparse
-from typing import Callable, TypeVar
+from typing import Callable, Optional, TypeVar
 
 from infogan.errors import InputError
 
@@ -19,8 +19,9 @@ USER_ERRORS: tuple[type[BaseException], ...] = (InputError, FileNotFoundError, N
                                                 PermissionError)
 
 
-def whole(low: int, allow: tuple[int, ...] = ()) -> Callable[[str], int]:
-    """An argparse type: a whole number >= ``low`` (or one of ``allow``), refused at parse time with one line."""
+def whole(low: int, allow: tuple[int, ...] = (), most: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``most`` (or one of ``allow``), refused at parse time with
+    one line."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -29,6 +30,8 @@ def whole(low: int, allow: tuple[int, ...] = ()) -> Callable[[str], int]:
         if value < low and value not in allow:
             extra = f" (or {' or '.join(map(str, allow))})" if allow else ""
             raise argparse.ArgumentTypeError(f"must be {low} or more{extra}, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, got {value:,}")
         return value
 
     parse.__name__ = "whole number"

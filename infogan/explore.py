@@ -13,6 +13,7 @@ Private by default: bound to 127.0.0.1, no share link, gradio's analytics off. N
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -52,14 +53,14 @@ class Explorer:
         if not 1 <= int(n) <= MAX_SAMPLES:
             raise InputError(f"the number of samples must be 1..{MAX_SAMPLES}, got {n}")
         cats = [None if c in (None, RANDOM, "") else int(c) for c in categorical]
-        images = self.model.sample(int(n), cats or None, [float(v) for v in continuous] or None, seed=int(seed))
+        images = self.model.sample(int(n), cats or None, [float(v) for v in continuous] or None, seed=check_seed(seed))
         return self._display(render.to_grid(images, nrow=max(1, round(int(n) ** 0.5))))
 
     def traversal(self, code: str, seed: int, n: int = 8, frames: int = 9) -> tuple[np.ndarray, bytes]:
         """The traversal of ``code`` ("cat:I" / "cont:I"): the sheet (rows: noise, columns: values) as a uint8 array,
         and the GIF's bytes."""
         kind, index = self.spec.parse_code(code)
-        _, images = render.traversal_images(self.model, kind, index, int(n), frames, seed=int(seed))
+        _, images = render.traversal_images(self.model, kind, index, int(n), frames, seed=check_seed(seed))
         sheet = render.traversal_sheet(images)
         gif = render.gif_bytes(render.traversal_gif_frames(images, kind, max(1, round(int(n) ** 0.5))))
         return self._display(sheet), gif
@@ -91,6 +92,26 @@ class GifFolder:
 
     def cleanup(self) -> None:
         self._cleanup()
+
+
+@contextlib.contextmanager
+def _shown_to_the_user(gr):
+    """A bad control value (an InputError) becomes gradio's error message on the page, not its generic "Error"."""
+    try:
+        yield
+    except InputError as err:
+        raise gr.Error(str(err)) from None
+
+
+def check_seed(seed) -> int:
+    """The noise seed as an int torch accepts; InputError otherwise (a page can send any number)."""
+    try:
+        value = int(seed)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"the noise seed must be a whole number, got {seed!r}") from None
+    if not 0 <= value < 2**63:
+        raise InputError(f"the noise seed must be from 0 to 2^63 - 1, got {value}")
+    return value
 
 
 def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
@@ -127,11 +148,13 @@ def build_app(explorer: Explorer, title: str = "InfoGAN latent explorer"):
 
         def update(*values):
             k = len(cats)
-            return explorer.grid(values[:k], values[k:k + len(conts)], values[-2], values[-1])
+            with _shown_to_the_user(gr):
+                return explorer.grid(values[:k], values[k:k + len(conts)], values[-2], values[-1])
 
         def traverse(code_name, seed_value):
-            picture, data = explorer.traversal(code_name, seed_value)
-            return picture, str(gifs.write(code_name, data))
+            with _shown_to_the_user(gr):
+                picture, data = explorer.traversal(code_name, seed_value)
+                return picture, str(gifs.write(code_name, data))
 
         controls = [*cats, *conts, seed, n]
         for control in controls:

@@ -22,6 +22,8 @@ from typing import Optional, Sequence
 from infogan import cli, render
 from infogan.checkpoint import load_model
 
+MAX_N = 4096  # a 64 x 64 grid: beyond it a picture is no longer one, and its one batch outgrows small machines
+
 
 def _value(cast):
     def parse(text: str):
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", help="a .ckpt written by training")
     p.add_argument("--out", default="samples.png", help="output file: .png (grid or traversal sheet) or .gif")
-    p.add_argument("--n", type=cli.whole(1), default=64, help="samples per grid (noise vectors)")
+    p.add_argument("--n", type=cli.whole(1, most=MAX_N), default=64,
+                   help=f"samples per grid (noise vectors), at most {MAX_N:,} (one picture)")
     p.add_argument("--nrow", type=cli.whole(1), default=8, help="samples per row of a grid")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the codes not fixed")
     p.add_argument("--categorical", type=_value(int), nargs="+", default=None, metavar="K",

@@ -186,3 +186,18 @@ def test_too_few_batches_for_one_is_one_line_and_leaves_no_run_folder(mnist_dir,
                         "--log_dir", str(tmp_path / "logs")], capsys)
     assert "limit_train_batches" in line and "Try at least" in line
     assert not list((tmp_path / "logs").iterdir())  # the run never started: its claimed folder is gone
+
+
+def test_a_url_an_absurd_seed_and_a_huge_grid_are_one_line(ckpt, tmp_path, capsys):
+    from infogan import InfoGAN, generate
+    from infogan.explore import Explorer
+
+    with pytest.raises(ValueError, match="read from files, not URLs; download it"):
+        checkpoint.load_model("https://example.org/model.ckpt")
+    explorer = Explorer(InfoGAN().eval())
+    for seed in (10**30, -1, "x"):
+        with pytest.raises(ValueError, match="the noise seed must be"):
+            explorer.grid([0], [0.0, 0.0], seed, n=4)
+    with pytest.raises(SystemExit) as exit_info:
+        generate.main([str(ckpt), "--n", "100000", "--out", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2 and "at most 4,096" in capsys.readouterr().err
