@@ -197,6 +197,8 @@ def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5
     """FactorVAE metric and MIG of ``model`` on dSprites under each of ``protocols`` (:data:`PROTOCOLS`), as plain
     data: {"protocols": {name: scores}, "mi", "rendered"}. ``votes`` / ``samples`` replace the protocols' numbers of
     fitting votes (held-out: half as many, where the protocol holds some out) and of MIG and scale images."""
+    from tqdm import tqdm
+
     _check_images(model, data)
     represent = data.factor_representation(lambda images: model.represent(images.to(model.device)))
     scores = {"protocols": {}}
@@ -206,8 +208,17 @@ def evaluate_disentanglement(model, data: InfoGANDataModule, mi_samples: int = 5
             overrides.update(num_train=votes, num_eval=votes // 2 if PROTOCOLS[name]["num_eval"] else 0)
         if samples is not None:
             overrides.update(mig_samples=samples, num_variance=samples)
-        scores["protocols"][name] = disentanglement_scores(represent, dsprites.FACTOR_SIZES, name, dsprites.FACTORS,
-                                                           data.batch_size, **overrides)
+        settings = {**PROTOCOLS[name], **overrides}
+        total = (settings["num_variance"] + (settings["num_train"] + settings["num_eval"]) * settings["votes_batch"]
+                 + settings["mig_samples"])  # the sprites this protocol renders and passes through Q
+        # the bar's own rate and remaining time say up front how long it takes (minutes on a CPU)
+        with tqdm(total=total, desc=f"{name}: sprites through Q", unit="img", file=sys.stderr, leave=False) as bar:
+            def counted(classes, _bar=bar):
+                _bar.update(len(classes))
+                return represent(classes)
+
+            scores["protocols"][name] = disentanglement_scores(counted, dsprites.FACTOR_SIZES, name,
+                                                               dsprites.FACTORS, data.batch_size, **overrides)
     scores["mi"] = model.estimate_mi(n=mi_samples, seed=0)
     scores["rendered"] = data.train_set.images is None
     return scores

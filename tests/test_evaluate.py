@@ -160,3 +160,18 @@ def test_overlaid_runs_draw_a_panel_per_kind_with_the_median(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
     with pytest.raises(ValueError, match="nothing to plot"):
         plots.overlay_figure(runs, {}, tmp_path / "d.png")
+
+
+def test_dsprites_scoring_shows_a_progress_bar_per_protocol(tmp_path, capsys):
+    from infogan import InfoGAN
+    from infogan.data.datamodule import InfoGANDataModule
+    from infogan.evaluate import evaluate_disentanglement
+    from infogan.train import recipe
+
+    model = InfoGAN(**recipe("dsprites"), preset="cr64").eval()
+    data = InfoGANDataModule("dsprites", str(tmp_path), batch_size=64)
+    scores = evaluate_disentanglement(model, data, mi_samples=16, protocols=("quick",), votes=4, samples=64)
+    err = capsys.readouterr().err
+    # 64 for the scale, 4 + 2 votes of 64, 64 for MIG: the bar's total says the work up front
+    assert "quick: sprites through Q" in err and "/512" in err
+    assert 0 <= scores["protocols"]["quick"]["factor_vae"] <= 1
