@@ -119,8 +119,13 @@ def load_or_train(data_dir: str | Path, dataset: str = "mnist", cache: Optional[
         raise InputError(f"the sample scores need a labelled 28 px dataset (mnist, fashion_mnist), not {dataset!r}")
     cache = Path(cache) if cache else Path(data_dir) / info.torchvision_name / CACHE_NAME
     if cache.is_file():
-        saved = torch.load(cache, map_location="cpu", weights_only=True)
-        if saved.get("version") == CACHE_VERSION and saved.get("dataset") == dataset:
+        try:
+            saved = torch.load(cache, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - truncated, not a torch file, pickled code: all the same to the user
+            raise InputError(f"--classifier {cache} is not a readable classifier cache "
+                             f"({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}): "
+                             f"delete it, and it is trained again") from None
+        if isinstance(saved, dict) and saved.get("version") == CACHE_VERSION and saved.get("dataset") == dataset:
             model = DigitClassifier(num_classes=info.num_classes)
             model.load_state_dict(saved["state_dict"])
             return model.eval(), float(saved["test_accuracy"])

@@ -7,6 +7,7 @@ its work through :func:`run`, so bad input and expected faults read the same eve
 from __future__ import annotations
 
 import argparse
+import errno
 from typing import Callable, Optional, TypeVar
 
 from infogan.errors import InputError
@@ -17,6 +18,10 @@ T = TypeVar("T")
 # user named): one line, not a traceback. Anything else, a plain ValueError included, is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                                                 PermissionError)
+
+
+# The machine's faults a user fixes, not bugs: a full disk or quota, a read-only filesystem.
+MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def whole(low: int, allow: tuple[int, ...] = (), most: Optional[int] = None) -> Callable[[str], int]:
@@ -52,6 +57,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, work: Callabl
         if getattr(args, "debug", False):
             raise
         parser.exit(2, f"{parser.prog}: error: {one_line(err)}\n")
+    except OSError as err:
+        if err.errno not in MACHINE_ERRNOS or getattr(args, "debug", False):
+            raise
+        parser.exit(2, f"{parser.prog}: error: {one_line(err)} (files written before are intact: every file is "
+                       f"written through a temporary file and a rename)\n")
 
 
 def one_line(err: BaseException) -> str:

@@ -377,6 +377,10 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
     """Score the checkpoint(s) of parsed ``args``, print the table (or the learning curve) and write the JSON."""
     if args.out and Path(args.out).is_dir():  # checked before the minutes of computing, not after
         raise IsADirectoryError(f"--out {args.out} is a folder; name a file such as {Path(args.out) / 'metrics.json'}")
+    if args.out:  # and that it can be written there at all: a probe through the same atomic writer
+        probe = Path(args.out).with_name(f".{Path(args.out).name}.probe")
+        write_atomically(probe, b"{}")
+        probe.unlink()
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:

@@ -82,13 +82,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
         parser.error(f"--out {args.out}: unknown suffix {suffix or '(none)'!r}, use .png or .gif")
     if suffix == ".gif" and not args.traverse:
         parser.error("a .gif shows a traversal: add --traverse cat:I or cont:I, or write a .png")
-    if args.n < 1 or args.frames < 2:
-        parser.error("--n must be >= 1 and --frames >= 2")
     if args.value_range is not None and not (math.isfinite(args.value_range) and args.value_range > 0):
         parser.error(f"--range must be a finite number > 0, got {args.value_range}")
 
     frames = cli.run(parser, args, _frames)
-    out = render.save_picture(frames, args.out)
+    out = cli.run(parser, args, lambda a: render.save_picture(frames, a.out))
     print(f"wrote {out}", file=sys.stderr)
     return out
 

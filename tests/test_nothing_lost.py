@@ -201,3 +201,30 @@ def test_a_url_an_absurd_seed_and_a_huge_grid_are_one_line(ckpt, tmp_path, capsy
     with pytest.raises(SystemExit) as exit_info:
         generate.main([str(ckpt), "--n", "100000", "--out", str(tmp_path / "x.png")])
     assert exit_info.value.code == 2 and "at most 4,096" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_a_full_disk_and_a_damaged_classifier_cache_are_one_line(ckpt, mnist_dir, tmp_path, capsys,
+                                                                                   monkeypatch):
+    import errno
+
+    from infogan import evaluate, generate
+
+    (tmp_path / "afile").write_text("x")
+    line = fails(generate.main, [str(ckpt), "--out", str(tmp_path / "afile" / "x.png")], capsys)
+    assert "afile is a file, not a folder" in line
+    line = fails(evaluate.main, [str(ckpt), "--data_dir", str(mnist_dir), "--out", str(tmp_path / "afile" / "m.json")],
+                 capsys)
+    assert "afile is a file, not a folder" in line  # refused before the minutes of computing
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.png"))
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    line = fails(generate.main, [str(ckpt), "--out", str(tmp_path / "x.png")], capsys)
+    assert "No space left on device" in line and "intact" in line
+    assert not list(tmp_path.glob(".x.png*"))  # no temporary file left behind
+    monkeypatch.undo()
+    (tmp_path / "cache.pt").write_bytes(b"not a torch file")
+    line = fails(evaluate.main, [str(ckpt), "--data_dir", str(mnist_dir), "--per_category", "5", "--classifier",
+                                 str(tmp_path / "cache.pt"), "--label_free_samples", "4", "--mi_samples", "8"], capsys)
+    assert "is not a readable classifier cache" in line and "delete it" in line
