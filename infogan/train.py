@@ -415,10 +415,16 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
                   f"and --ckpt_path {interrupt.saved}", file=sys.stderr)
         raise SystemExit({"SIGTERM": 143, "SIGHUP": 129}.get(interrupt.reason, 130)) from stop
     except BaseException as err:
+        logged = getattr(trainer.logger, "log_dir", None)  # the logger's own (no DDP broadcast); None in fast_dev_run
+        vanished = (isinstance(err, FileNotFoundError) and trainer.global_step > 0 and logged is not None
+                    and not Path(logged).exists())
         if trainer.is_global_zero:
             release_if_empty(args.log_dir, trainer.logger.version if trainer.logger else None)
         if isinstance(err, MisconfigurationException):  # Lightning refusing the flags (too few batches, ...)
             raise InputError(str(err).strip().splitlines()[0]) from None
+        if vanished:
+            raise InputError(f"the run's folder {logged} was deleted during training, and its logs and checkpoints "
+                             f"with it; start the run again (or from a copy of its last.ckpt)") from None
         raise
     finally:
         # Lightning's DDP teardown leaves the process group alive; left to interpreter exit, gloo's worker threads

@@ -228,3 +228,19 @@ def test_an_unwritable_out_a_full_disk_and_a_damaged_classifier_cache_are_one_li
     line = fails(evaluate.main, [str(ckpt), "--data_dir", str(mnist_dir), "--per_category", "5", "--classifier",
                                  str(tmp_path / "cache.pt"), "--label_free_samples", "4", "--mi_samples", "8"], capsys)
     assert "is not a readable classifier cache" in line and "delete it" in line
+
+
+def test_a_log_folder_deleted_during_training_is_one_line(mnist_dir, tmp_path, capsys):
+    import pytorch_lightning as pl
+
+    class DeleteTheFolder(pl.Callback):  # a user cleaning up the wrong folder mid-run
+        def on_train_epoch_start(self, trainer, pl_module):
+            if trainer.current_epoch == 1:
+                shutil.rmtree(tmp_path / "logs")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--limit_train_batches", "2", "--limit_val_batches",
+              "1", "--max_epochs", "2", "--gif_samples", "4", "--log_dir", str(tmp_path / "logs")],
+             callbacks=[DeleteTheFolder()])
+    err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exit_info.value.code == 2 and len(err) == 1 and "was deleted during training" in err[0], err
