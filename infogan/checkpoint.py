@@ -66,9 +66,13 @@ def complete_hparams(hparams: Mapping) -> dict:
 
 
 def read_hparams(path: str | Path) -> dict:
-    """The hyperparameters of a training checkpoint, completed and checked against its tensors (InputError when it
-    holds none, or when they do not describe its tensors)."""
-    checkpoint = read_checkpoint(path)
+    """The hyperparameters of a training checkpoint file (:func:`hparams_of`)."""
+    return hparams_of(read_checkpoint(path), path)
+
+
+def hparams_of(checkpoint: dict, path: str | Path) -> dict:
+    """The hyperparameters of a loaded training checkpoint, completed and checked against its tensors (InputError
+    when it holds none, or when they do not describe its tensors)."""
     hparams = complete_hparams(_require_infogan(checkpoint, path))
     check_shapes(checkpoint, hparams, path)
     return hparams

@@ -28,7 +28,7 @@ from infogan.callbacks import (
     SaveOnInterrupt,
     StopAfterBatches,
 )
-from infogan.checkpoint import AtomicCheckpointIO, check_compatible, read_checkpoint, read_hparams
+from infogan.checkpoint import AtomicCheckpointIO, check_compatible, hparams_of, read_checkpoint
 from infogan.config import MODEL_FLAGS
 from infogan.data import records as datasets
 from infogan.data.datamodule import InfoGANDataModule
@@ -296,17 +296,17 @@ def release_if_empty(log_dir: str, version) -> None:
         folder.rmdir()
 
 
-def refuse_rollback(ckpt_path: str) -> None:
-    """InputError when ``last.ckpt`` beside the checkpoint to resume from has trained further: resuming would write
-    the older state over it (a stale ``interrupted.ckpt`` after its run was resumed and went on)."""
+def refuse_rollback(ckpt_path: str, saved: dict) -> None:
+    """InputError when ``last.ckpt`` beside the checkpoint to resume from (``saved``, already read) has trained
+    further: resuming would write the older state over it (a stale ``interrupted.ckpt`` after its run was resumed and
+    went on)."""
     ckpt = Path(ckpt_path)
     last = ckpt.parent / "last.ckpt"
     if ckpt.name == "last.ckpt" or not last.is_file():
         return
     steps = {}
-    for path in (ckpt, last):
-        saved = read_checkpoint(path)
-        steps[path] = (int(saved.get("global_step", 0)), int(saved.get("epoch", 0)))
+    for path, state in ((ckpt, saved), (last, read_checkpoint(last))):
+        steps[path] = (int(state.get("global_step", 0)), int(state.get("epoch", 0)))
     if steps[ckpt][0] < steps[last][0]:
         raise InputError(f"--ckpt_path {ckpt} is older than {last} beside it (optimizer step {steps[ckpt][0]}, epoch "
                          f"{steps[ckpt][1]}, against {steps[last][0]}, epoch {steps[last][1]}): resuming would "
@@ -380,19 +380,19 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
 
 def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
-    resumed = read_hparams(args.ckpt_path) if args.ckpt_path else None
-    if args.ckpt_path:
+    saved = read_checkpoint(args.ckpt_path) if args.ckpt_path else None  # read once here (Lightning reads it again)
+    resumed = hparams_of(saved, args.ckpt_path) if saved is not None else None
+    if saved is not None:
         if args.fast_dev_run:
             raise InputError("--fast_dev_run checks a set-up from scratch and trains nothing from a checkpoint: drop "
                              "--ckpt_path to check, or --fast_dev_run to resume")
-        refuse_rollback(args.ckpt_path)
+        refuse_rollback(args.ckpt_path, saved)
     resolve_settings(args, resumed)
     pl.seed_everything(args.seed, workers=True, verbose=False)
     data = build_data(args)
     model = build_model(args, data)
     if resumed is not None:
         check_compatible(resumed, dict(model.hparams), args.ckpt_path)
-        saved = read_checkpoint(args.ckpt_path)
         if "optimizer_states" not in saved or "loops" not in saved:
             raise InputError(f"{args.ckpt_path} holds the weights only (an epochNN.ckpt for learning curves), not the "
                              f"optimizers' state and position a resume needs: resume from last.ckpt in its folder")
@@ -400,6 +400,7 @@ def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl
         if 0 < args.max_steps <= done:
             raise InputError(f"--max_steps {args.max_steps}: {args.ckpt_path} has trained {done} batches already, so "
                              f"nothing would train; raise --max_steps (it counts all batches, the resumed ones too)")
+    saved = None  # not held through training
     interrupt = SaveOnInterrupt()
     trainer = build_trainer(args, data.num_classes is not None, [interrupt, *callbacks], factors=data.info.factors,
                             optimizer_steps=model.optimizer_steps)
