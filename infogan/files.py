@@ -30,11 +30,20 @@ def write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600): give it the mode the old file had, or what open() would have given
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
         os.replace(tmp, path)
     except BaseException:  # a full disk, a signal, a bug: never leave the temporary file behind
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _default_mode() -> int:
+    """The mode a file created with open() gets: 0666 less the process's umask (read without changing it for long)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_atomically(path: str | Path, data: bytes) -> Path:

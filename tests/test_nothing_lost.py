@@ -244,3 +244,13 @@ def test_a_log_folder_deleted_during_training_is_one_line(mnist_dir, tmp_path, c
              callbacks=[DeleteTheFolder()])
     err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert exit_info.value.code == 2 and len(err) == 1 and "was deleted during training" in err[0], err
+
+
+def test_an_atomic_write_gets_the_mode_a_plain_write_would(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"x")  # what open() gives under this umask
+    written = files.write_atomically(tmp_path / "new.gif", b"GIF89a")
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # not mkstemp's private 0600
+    os.chmod(written, 0o640)
+    files.write_atomically(written, b"GIF89a again")  # a rewrite keeps the file's own mode
+    assert written.stat().st_mode & 0o777 == 0o640
