@@ -35,6 +35,7 @@ from infogan.files import write_atomically
 from infogan.label_free import label_free_checks, model_generate
 from infogan.labels import code_label_mi, kmeans, read_labels
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
+from infogan.networks import PRESETS
 
 
 @torch.no_grad()
@@ -360,6 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _data_for(args: argparse.Namespace, model) -> InfoGANDataModule:
+    """The dataset of ``args``; image files are decoded at the (first) checkpoint's channels and size and batched
+    by evaluate itself, so the DataModule's batch only needs to be valid."""
+    shape, batch_size = {}, max(2, args.batch_size)
+    if DATASETS[args.dataset].storage == "files":
+        shape = dict(channels=model.hparams.channels, image_size=PRESETS[model.hparams.preset].size)
+        batch_size = 2
+    return InfoGANDataModule(args.dataset, args.data_dir, batch_size=batch_size, download=False,
+                             background=args.background, **shape)
+
+
 def _column_value(text: str) -> tuple[str, str]:
     column, sep, value = text.partition("=")
     if not sep or not column:
@@ -385,16 +397,13 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:
         raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
-    shape, batch_size = {}, max(2, args.batch_size)
-    if DATASETS[args.dataset].storage == "files":  # decoded at the first checkpoint's size, batched by evaluate itself
-        channels, size = tuple(load_model(args.checkpoint[0]).sample(1, seed=0).shape[1:3])
-        shape, batch_size = dict(channels=channels, image_size=size), 2
-    data = InfoGANDataModule(args.dataset, args.data_dir, batch_size=batch_size, download=False,
-                             background=args.background, **shape)
+    data: Optional[InfoGANDataModule] = None
     judge: Optional[SampleJudge] = None
     results = []
     for path in args.checkpoint:
         model = load_model(path, args.device)
+        if data is None:
+            data = _data_for(args, model)
         # torchmetrics builds its contingency tables as sparse tensors; choosing torch's default (no invariant
         # checks) explicitly keeps torch's one-time "implicitly disabled" warning out of the table
         with torch.sparse.check_sparse_tensor_invariants(enable=False):
