@@ -155,6 +155,33 @@ def test_a_decompression_bomb_is_a_bad_image_and_skippable(tmp_path, monkeypatch
     assert int(image.float().mean()) == 200
 
 
+def test_a_decompression_bomb_in_a_folder_is_skipped_by_dataloader_workers(tmp_path, monkeypatch):
+    """The loader users train through decodes in worker processes (fork inherits the patched limit): the bomb is
+    skipped there, every batch holds only the good images, and without the flag the error names the file."""
+    import numpy as np
+    from PIL import Image
+
+    from infogan.data.datamodule import InfoGANDataModule
+    from infogan.data.image_files import BadImageError
+
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(tmp_path / "bomb.png")
+    for i in range(7):
+        Image.fromarray(np.full((16, 16, 3), 200, dtype=np.uint8)).save(tmp_path / f"fine{i}.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+
+    def batches(skip: bool) -> list:
+        dm = InfoGANDataModule("folder", str(tmp_path), batch_size=4, num_workers=2,
+                               skip_bad_images=skip)
+        dm.setup("fit")
+        return [images for images, _ in dm.train_dataloader()]
+
+    images = torch.cat(batches(skip=True))
+    assert images.shape == (8, 3, 32, 32)  # two whole batches: the bomb's place is taken by a good image
+    assert (images == 200).all()
+    with pytest.raises(BadImageError, match="bomb.png.*--skip_bad_images"):
+        batches(skip=False)
+
+
 def test_a_truncated_dsprites_file_and_a_weights_only_resume_are_one_line(ckpt, mnist_dir, tmp_path, capsys):
     import numpy as np
 
