@@ -32,7 +32,7 @@ from infogan.data.pixels import scale_images
 from infogan.data.records import DATASETS
 from infogan.errors import InputError
 from infogan.files import write_atomically
-from infogan.label_free import label_free_checks, model_generate
+from infogan.label_free import label_free_checks, model_generate, pixel_frechet_distance
 from infogan.labels import code_label_mi, kmeans, read_labels
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
 from infogan.networks import PRESETS
@@ -48,7 +48,7 @@ def evaluate(model, data: InfoGANDataModule, mi_samples: int = 5000, **disentang
         raise InputError("this model has no categorical code, so there is nothing to match against labels")
     _check_images(model, data)
     if data.num_classes is None:  # no labels: the MI bound here, the label-free checks (and --labels) in run()
-        return {"mi": model.estimate_mi(n=mi_samples, seed=0)}
+        return {"mi": model.estimate_mi(n=mi_samples, seed=0), "pixel_frechet_distance": _pixel_frechet(model, data)}
     data.setup("validate")
     preds, labels = [], []
     for batch in data.val_dataloader():
@@ -91,6 +91,15 @@ def evaluate_labels(model, data: InfoGANDataModule, csv_path: str, column: str, 
         pixels = scale_images(images).flatten(1)
         out["kmeans_pixels"] = cluster_scores(kmeans(pixels, k, seed=0), labels, k, num_classes)
     return out
+
+
+def _pixel_frechet(model, data: InfoGANDataModule, n: int = 5000, batch_size: int = 500) -> float:
+    """:func:`infogan.label_free.pixel_frechet_distance` against up to ``n`` of the set's images (a seeded choice)."""
+    data.setup("fit")
+    chosen = torch.randperm(len(data.train_set), generator=torch.Generator().manual_seed(0))[:n].tolist()
+    real = (scale_images(torch.stack([data.train_set[i][0] for i in chosen[start:start + batch_size]]))
+            for start in range(0, len(chosen), batch_size))
+    return pixel_frechet_distance(model_generate(model), model.latent, real, len(chosen), batch_size)
 
 
 def _check_images(model, data: InfoGANDataModule) -> None:
@@ -237,6 +246,8 @@ def format_table(scores: dict) -> str:
                  ("clusters used", f"{scores['clusters_used']} of {scores['num_clusters']}"),
                  ("images", str(scores["num_images"]))]
     rows += [(f"MI bound {k} (nats)", f"{v:.3f}") for k, v in scores["mi"].items()]
+    if "pixel_frechet_distance" in scores:
+        rows.append(("Frechet distance, 16 x 16 pixels", f"{scores['pixel_frechet_distance']:.3f}"))
     if scores.get("samples"):
         rows += _sample_rows(scores["samples"])
     lines = [_aligned(rows + extra)]

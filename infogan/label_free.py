@@ -10,14 +10,21 @@ thing with two unrelated sets (everything drawn anew), by the root-mean-square p
 * ``duplicates``: the share of samples whose nearest other sample is closer than a tenth of the typical distance
   between unrelated samples (a collapsed generator: near 1).
 
+And one that needs the real images but no network: :func:`pixel_frechet_distance`, the Frechet distance between
+samples and real images in the space of their 16 x 16 average-pooled pixels, for sets where no trained feature
+extractor is at hand (Inception's weights cannot be downloaded everywhere). It sees colour and layout, not detail,
+and is comparable only with itself at the same image size.
+
 Pure torch, no Lightning. Images in [-1, 1].
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from infogan.latent import LatentSample, LatentSpec
 
@@ -85,3 +92,35 @@ def model_generate(model) -> Generate:
     """A trained InfoGAN's generator (eval mode, its device) as a :data:`Generate` function."""
     return lambda codes: model.sample(len(codes.z), categorical=codes.categorical, continuous=codes.continuous,
                                       z=codes.z)
+
+
+class PooledPixels(nn.Module):
+    """Images (N, C, H, W) in [-1, 1] -> their ``side`` x ``side`` average-pooled pixels (N, C * side^2): the feature
+    space of :func:`pixel_frechet_distance` (``num_features`` is what torchmetrics' FID asks of a feature module)."""
+
+    def __init__(self, channels: int, side: int = 16) -> None:
+        super().__init__()
+        self.side, self.num_features = side, channels * side * side
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(x.float(), self.side).flatten(1)
+
+
+@torch.no_grad()
+def pixel_frechet_distance(generate: Generate, spec: LatentSpec, real: Iterable[torch.Tensor], n: int,
+                           batch_size: int = 500, seed: int = 0) -> float:
+    """The Frechet distance between ``n`` samples and the real image batches ``real`` (each (B, C, H, W) in [-1, 1],
+    ``n`` images or so in all) in :class:`PooledPixels` space (torchmetrics' FID with that feature module)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = None
+    for images in real:
+        if metric is None:
+            metric = FrechetInceptionDistance(feature=PooledPixels(images.shape[1]))
+        metric.update(images.float().cpu(), real=True)
+    if metric is None:
+        raise ValueError("pixel_frechet_distance needs real images, got none")
+    g = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        metric.update(generate(spec.sample(min(batch_size, n - start), g)).float().cpu(), real=False)
+    return float(metric.compute())

@@ -124,8 +124,10 @@ def test_a_folder_is_scored_against_a_csv_of_labels_and_by_the_label_free_checks
     assert 0 <= labels["categorical"]["nmi"] <= 1 and set(labels["continuous"]) == {"cont0", "cont1"}
     checks = scores["label_free"]
     assert set(checks["codes"]) == {"cat0", "cont0", "cont1"} and len(checks["readings"]) == 3
+    assert 0 < scores["pixel_frechet_distance"] < 1e4  # an untrained generator is far from the discs, but finite
     printed = capsys.readouterr().out
     assert "labels: k-means on pixels accuracy" in printed and "label-free: reading" in printed
+    assert "Frechet distance, 16 x 16 pixels" in printed
     where = main([ckpt, "--dataset", "folder", "--data_dir", str(folder), "--labels", str(tmp_path / "labels.csv"),
                   "--label_column", "colour", "--label_where", "kind=a", "--mi_samples", "16",
                   "--label_free_samples", "8"])

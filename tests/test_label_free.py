@@ -50,3 +50,18 @@ def test_the_checks_run_on_a_model_in_eval_mode():
     out = label_free_checks(model_generate(model), model.latent, n=16)
     assert set(out["codes"]) == {"cat0", "cont0"} and 0 <= out["duplicates"] <= 1 and len(out["readings"]) == 3
     assert model.generator.training  # sample() put it back
+
+
+def test_the_pixel_frechet_distance_is_near_zero_for_the_real_distribution_and_grows_with_a_shift_or_a_collapse():
+    from infogan.label_free import pixel_frechet_distance
+
+    def images_from(codes):  # the "real" distribution: smooth random colour fields, a function of the whole input
+        return _linear()(codes).repeat_interleave(4, -1).repeat_interleave(4, -2)  # (N, 3, 32, 32)
+
+    real = [images_from(SPEC.sample(500, torch.Generator().manual_seed(s))) for s in (10, 11, 12, 13)]
+    same = pixel_frechet_distance(images_from, SPEC, real, n=2000)
+    shifted = pixel_frechet_distance(lambda codes: images_from(codes) * 0.5 - 0.5, SPEC, real, n=2000)
+    collapsed = pixel_frechet_distance(lambda codes: images_from(codes)[:1].expand(len(codes.z), -1, -1, -1), SPEC,
+                                       real, n=2000)
+    assert same < 0.1 * min(shifted, collapsed)
+    assert same >= 0.0
