@@ -35,6 +35,8 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "Unsupported global" not in str(err):  # not a pickle at all (a text file, other bytes): no code to refuse
+            raise InputError(f"{path} is not a readable checkpoint (not a file torch.save wrote)") from None
         raise InputError(f"refused to load {path}: it holds pickled objects beyond tensors and plain data, which "
                          f"could run code ({str(err).strip().splitlines()[0]})") from None
     except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, ...

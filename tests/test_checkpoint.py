@@ -62,17 +62,21 @@ def test_an_old_checkpoint_is_read_with_the_frozen_defaults_not_todays(ckpt, tmp
     assert checkpoint.read_hparams(path)["noise_std"] == 0.5
 
 
-@pytest.mark.parametrize("kind", ["missing", "truncated", "not a checkpoint", "a bare tensor"])
+@pytest.mark.parametrize("kind", ["missing", "truncated", "not a checkpoint", "text pickle cannot read",
+                                  "a bare tensor"])
 def test_generate_and_evaluate_refuse_bad_checkpoint_files(kind, ckpt, capsys, tmp_path):
     bad = tmp_path / "bad.ckpt"
     if kind == "truncated":
         bad.write_bytes(ckpt.read_bytes()[:100_000])
     elif kind == "not a checkpoint":
         bad.write_text("hello, I am a text file\n")
+    elif kind == "text pickle cannot read":  # "n" is a pickle opcode torch's safe unpickler refuses
+        bad.write_text("not a checkpoint\n")
     elif kind == "a bare tensor":
         torch.save(torch.zeros(3), bad)
     expected = {"missing": "not found", "truncated": "not a readable checkpoint",
-                "not a checkpoint": "not a readable checkpoint", "a bare tensor": "not an InfoGAN training checkpoint"}
+                "not a checkpoint": "not a readable checkpoint", "text pickle cannot read": "not a readable checkpoint",
+                "a bare tensor": "not an InfoGAN training checkpoint"}
     for entry, extra in ((generate.main, ["--out", str(tmp_path / "x.png")]), (evaluate.main, [])):
         line = fails(entry, [str(bad), *extra], capsys)
         assert str(bad) in line and expected[kind] in line
