@@ -408,6 +408,8 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:
         raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
+    if args.labels and not Path(args.labels).is_file():  # before the minutes of computing too
+        raise InputError(f"--labels {args.labels}: no such file")
     data: Optional[InfoGANDataModule] = None
     judge: Optional[SampleJudge] = None
     results = []
