@@ -59,8 +59,12 @@ def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = No
     thin = torch.randint(2, (n,), generator=generator)  # 1: erode
     theta, thin = theta.to(images.device, images.dtype), thin.to(images.device).view(n, 1, 1, 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    # padding with the background value (-1), not 0 (which would be mid-gray here)
-    warped = F.grid_sample(images + 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
+    # what comes in from outside is each image's background (the mean of its border pixels per channel: black for
+    # MNIST, white for emoji), not 0, which would be mid-gray here
+    border = torch.cat([images[..., 0, :], images[..., -1, :], images[..., :, 0], images[..., :, -1]], -1)
+    background = border.mean(-1, keepdim=True).unsqueeze(-1)  # (N, C, 1, 1)
+    warped = F.grid_sample(images - background, grid, mode="bilinear", padding_mode="zeros",
+                           align_corners=False) + background
     # a full 3x3 erosion erases MNIST's 2-3 px strokes; halfway to it thins them and keeps the digit
     eroded = (warped - F.max_pool2d(-warped, 3, stride=1, padding=1)) / 2
     return torch.where(thin == 1, eroded, warped)

@@ -38,3 +38,13 @@ def test_random_style_keeps_shape_range_and_is_reproducible_but_changes_images()
     assert not torch.allclose(a, images, atol=1e-2)
     ink = ((a + 1) / 2).sum(dim=(1, 2, 3))
     assert (ink > 0.3 * 48).all() and (ink < 3 * 48).all()  # the stroke survives (48 ink pixels before)
+
+
+def test_random_style_fills_what_a_warp_brings_in_with_each_images_own_background():
+    """A white-background colour image (emoji) keeps white corners when rotated; padding with black would add dark
+    wedges that exist in no real image."""
+    images = torch.ones(8, 3, 32, 32)
+    images[:, 0, 10:22, 10:22] = -0.5  # a coloured square on white
+    styled = random_style(images, torch.Generator().manual_seed(0), max_rotation_deg=45)
+    assert styled[..., :2, :2].min() > 0.99 and styled[..., -2:, -2:].min() > 0.99
+    assert not torch.allclose(styled, images, atol=1e-2)
