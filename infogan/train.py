@@ -57,6 +57,8 @@ def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
     info = datasets.DATASETS[args.dataset]
     if args.batch_size is None:
         args.batch_size = info.batch_size
+    if args.max_epochs is None:
+        args.max_epochs = info.max_epochs
     if args.limit_train_batches is None:
         args.limit_train_batches = info.batches_per_epoch or 1.0
 
@@ -121,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_flags(p, {name: recipe(name) for name in datasets.DATASETS})
 
     g = p.add_argument_group("trainer")
-    g.add_argument("--max_epochs", type=cli.whole(1), default=11,
-                   help="epochs to train (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
+    g.add_argument("--max_epochs", type=cli.whole(1), default=None,
+                   help="epochs to train; " + ", ".join(f"{n} {i.max_epochs}" for n, i in datasets.DATASETS.items())
+                   + " (11 MNIST epochs = the official code's 5,000 iterations at batch 128)")
     g.add_argument("--max_steps", type=cli.whole(1, allow=(-1,)), default=-1,
                    help="stop after this many training batches (iterations) in all, counting those of a resumed "
                         "checkpoint; -1: no limit. last.ckpt is then written at that batch and resumes there. "

@@ -29,7 +29,7 @@ def test_a_record_is_the_one_place_a_recipe_and_its_help_come_from(monkeypatch):
     assert recipe("mnist")["noise_dim"] == 7 and recipe("mnist")["lambda_real"] == 1.0
     assert recipe("fashion_mnist")["noise_dim"] == 62  # the others keep InfoGAN's default
     flat = " ".join(build_parser().format_help().split())
-    assert "recipe: mnist 7, fashion_mnist 62, celeba 128, folder 128, dsprites 5" in flat
+    assert "recipe: mnist 7, fashion_mnist 62, celeba 128, folder 62, dsprites 5" in flat
 
 
 def test_the_datamodule_reads_shape_labels_and_storage_from_the_record(tmp_path):

@@ -325,6 +325,25 @@ def test_fake_celeba_trains_and_writes_rgb_gifs(fake_celeba, tmp_path, size, pre
     assert not (tmp_path / "logs" / "version_0" / "checkpoints" / "best.ckpt").exists()  # no labels, no best
 
 
+EMOJI = REPO.parent / "shared" / "data" / "emoji"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (EMOJI / "google64").is_dir(), reason=f"the emoji folder is not at {EMOJI}")
+def test_a_real_colour_folder_trains_the_screened_folder_recipe_from_the_folder_alone(tmp_path):
+    """The run of docs/results/emoji.md with no model flag: the recipe (one Cat(10), two continuous codes, 62 noise
+    dimensions, lr_g 2e-4, batch 64, 30 epochs) comes from the folder record; transparent emoji arrive on white."""
+    trainer = main(["--dataset", "folder", "--data_dir", str(EMOJI), "--max_steps", "2", "--num_workers", "0",
+                    "--gif_samples", "4", "--log_dir", str(tmp_path)])
+    model = trainer.lightning_module
+    assert model.latent.categorical == (10,) and model.latent.continuous == 2 and model.latent.noise_dim == 62
+    assert model.hparams.lr_g == 2e-4 and trainer.max_epochs == 30 and trainer.global_step == 2 * 2
+    images, _ = next(iter(trainer.datamodule.train_dataloader()))
+    assert images.shape == (64, 3, 32, 32)
+    corners_white = (images[:, :, 0, 0] == 255).all(1).float().mean()
+    assert corners_white > 0.8  # transparent corners composited onto white (a few emoji, flags, fill their corner)
+
+
 def test_empty_folder_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit) as exit_info:
