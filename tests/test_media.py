@@ -15,7 +15,8 @@ PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (
 SCREENSHOTS = {"explorer.png"}  # a page, not a grid of digits: checked by its own test
 FIGURES = {p for p in PICTURES if p.name.endswith("_curves.png")}  # plots of learning curves: their own test
 SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_") and p not in FIGURES]  # small white shapes
-DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES and p not in FIGURES]
+COLOUR = [p for p in PICTURES if p.name.startswith("emoji_")]  # colour samples on white
+DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES + COLOUR and p not in FIGURES]
 
 
 def _frames(path) -> list[np.ndarray]:
@@ -48,6 +49,16 @@ def test_every_picture_of_sprites_has_shapes_on_black_and_its_frames_differ(path
         assert (frame <= 30).mean() > 0.8 and (frame >= 200).mean() > 0.01, path.name  # sprites, not a flat gray
     for a, b in zip(frames, frames[1:]):
         assert np.abs(a - b).mean() > 0.2, f"{path.name}: two consecutive frames are (nearly) the same"
+
+
+@pytest.mark.parametrize("path", COLOUR, ids=[p.name for p in COLOUR])
+def test_every_colour_picture_is_in_colour_on_white(path):
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.int16)
+    saturation = rgb.max(-1) - rgb.min(-1)
+    assert (saturation > 60).mean() > 0.1, f"{path.name}: hardly any coloured pixels"  # not gray
+    assert (rgb.min(-1) >= 230).mean() > 0.1, f"{path.name}: no white background"
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) >= 256  # a spread of colours, not a few flat ones
 
 
 def test_the_explorer_screenshot_is_a_page_with_a_grid_of_digits():
