@@ -104,8 +104,8 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
                 how_to_get="Download img_align_celeba.zip from the CelebA site (mmlab.ie.cuhk.edu.hk/projects/"
                            "CelebA.html) and unzip it there, so that 000001.jpg is in that folder (--download tries "
                            "torchvision's downloader, which often fails on Google Drive's quota)"),
-    # screened on 3,786 emoji (docs/results/emoji.md): the paper's generator rate (1e-3) collapsed every seed to one
-    # image per category, noise ignored; DCGAN's 2e-4 keeps the noise in use. Batch 64: a small folder's epochs
+    # screened on 3,786 emoji (docs/results/emoji.md): the paper's generator rate (1e-3) collapsed all three runs with
+    # it to one image per category, noise ignored; DCGAN's 2e-4 kept the noise in use on both seeds
     DatasetInfo("folder", channels=(3, 1), **_PHOTOS, recipe=dict(lr_g=2e-4), batch_size=64,
                 max_epochs=30, where="every image below DATA_DIR (recursive)"),
     # InfoGAN-CR's "InfoGAN (modified)" (Lin et al. 2020, fjxmlzn/InfoGAN-CR): their small networks (cr64), one
