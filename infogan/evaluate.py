@@ -33,7 +33,7 @@ from infogan.data.records import DATASETS
 from infogan.errors import InputError
 from infogan.files import write_atomically
 from infogan.label_free import label_free_checks, model_generate, pixel_frechet_distance
-from infogan.labels import code_label_mi, kmeans, read_labels
+from infogan.labels import check_labels_file, code_label_mi, kmeans, read_labels
 from infogan.metrics import PROTOCOLS, cluster_scores, disentanglement_scores, sample_scores, shared_classes
 from infogan.networks import PRESETS
 
@@ -408,8 +408,8 @@ def run(args: argparse.Namespace) -> dict | list[dict]:
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     if args.labels and not args.label_column:
         raise InputError("--labels needs --label_column: the column of the CSV to score the codes against")
-    if args.labels and not Path(args.labels).is_file():  # before the minutes of computing too
-        raise InputError(f"--labels {args.labels}: no such file")
+    if args.labels:  # before the minutes of computing too
+        check_labels_file(args.labels)
     data: Optional[InfoGANDataModule] = None
     judge: Optional[SampleJudge] = None
     results = []

@@ -20,6 +20,14 @@ from infogan.errors import InputError
 BINS = 20  # a continuous code is binned like MIG's (infogan.metrics) to estimate its MI with a label
 
 
+def check_labels_file(csv_path: str | Path) -> Path:
+    """The CSV's path; InputError when there is no such file (callers check before minutes of computing)."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise InputError(f"--labels {csv_path}: no such file")
+    return csv_path
+
+
 def read_labels(csv_path: str | Path, column: str, files: Sequence[Path], root: str | Path,
                 file_column: str = "file", where: Optional[tuple[str, str]] = None) -> dict:
     """Match the CSV's rows to ``files`` (the folder's images) and read ``column``.
@@ -32,9 +40,7 @@ def read_labels(csv_path: str | Path, column: str, files: Sequence[Path], root: 
     "rows": rows in the CSV, "matched": M}. InputError for a missing file, a missing column, or no row that names an
     image of the folder (saying how many rows there were).
     """
-    csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(f"--labels {csv_path}: no such file")
+    csv_path = check_labels_file(csv_path)
     with csv_path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         header = reader.fieldnames or []
