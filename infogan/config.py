@@ -32,6 +32,8 @@ PRIORS = ("uniform", "gaussian")
 # tanh output, or [0, 1] with a sigmoid output, where a convolution's zero padding equals a black background
 # (InfoGAN-CR's dSprites networks). Outside the networks every image is in [-1, 1].
 PIXEL_RANGES = ((-1.0, 1.0), (0.0, 1.0))
+# The augmentations of what the discriminator judges (--augment; infogan.augment): those that keep a code's meaning.
+AUGMENTATIONS = ("translation", "cutout")
 _UNSET = object()
 
 
@@ -87,6 +89,11 @@ def _categories(value) -> Optional[str]:
     bad = next((i for i, k in enumerate(value) if _size(2)(k)), None)
     return None if bad is None else (f"categorical code {bad} has K={value[bad]}: a categorical code needs 2 to "
                                      f"{MAX_SIZE:,} values (e.g. --categorical 10)")
+
+
+def _augmentations(value) -> Optional[str]:
+    ok = isinstance(value, (list, tuple)) and all(v in AUGMENTATIONS for v in value) and len(set(value)) == len(value)
+    return None if ok else f"must name each of {', '.join(AUGMENTATIONS)} at most once"
 
 
 @dataclass
@@ -145,6 +152,9 @@ class ObjectiveConfig:
     style_rotation: float = setting(25.0, "the restyling's largest rotation of an image, in degrees (--lambda_real,"
                                     " --lambda_fake_views)", before=15.0, check=_at_least(0))
     style_shear: float = setting(0.4, "the restyling's largest shear of an image", before=0.2, check=_at_least(0))
+    augment: list = setting([], "differentiable augmentations of every image D and Q see, real and generated "
+                            f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
+                            nargs="*", metavar="NAME", check=_augmentations)
     lambda_cr: float = setting(0.0, "weight of InfoGAN-CR's contrastive term: a pair classifier must tell which "
                                "code two generated images share (Lin et al. 2020; 2.2-2.7 times the time of a "
                                "dSprites batch on CPU); 0: off", check=_at_least(0))
@@ -236,7 +246,9 @@ def add_flags(parser: argparse.ArgumentParser, recipes: Mapping[str, Mapping[str
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:
                 kind = type(DEFAULTS[f.name]) if DEFAULTS[f.name] is not None else float
-                kwargs.update(type=int if f.name == "categorical" else (float if f.name == "pixel_range" else kind))
+                if kind is list:  # the type of each item
+                    kind = {"categorical": int, "pixel_range": float}.get(f.name, str)
+                kwargs.update(type=kind)
                 for key in ("choices", "nargs", "metavar"):
                     if meta[key] is not None:
                         kwargs[key] = meta[key]

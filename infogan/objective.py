@@ -4,9 +4,11 @@ One batch (:meth:`Objective.train_batch`)::
 
     1. each term's own networks (InfoGAN-CR's pair classifier), on what the term drew for the batch;
     2. discriminator + Q (one optimizer: trunk, D head and Q head, as in the authors' code), on detached fakes:
-           loss_d = bce(D(real), 1) + bce(D(fake), 0) + sum_k lambda_k NLL_k(Q(fake), c) + the terms' parts
+           loss_d = bce(D(T(real)), 1) + bce(D(T(fake)), 0) + sum_k lambda_k NLL_k(Q(T(fake)), c) + the terms' parts
     3. the generator, ``g_steps`` times (each after the first draws its fakes anew from the same codes):
-           loss_g = bce(D(fake), 1) + sum_k lambda_k NLL_k(Q(fake), c) + the terms' parts
+           loss_g = bce(D(T(fake)), 1) + sum_k lambda_k NLL_k(Q(T(fake)), c) + the terms' parts
+
+T is the identity, or with ``augment`` set a random differentiable augmentation (:mod:`infogan.augment`).
 
 The information term reaches Q (and the shared trunk) in step 2 and G in step 3. Each update is handed to the caller
 as ``update(network name, loss function)``: the LightningModule steps its optimizer of that name with Lightning's
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from infogan.augment import augment
 from infogan.latent import LatentSample
 from infogan.terms import Batch, Loss, Nets, Term, build_terms
 
@@ -56,6 +59,11 @@ class Objective:
     def term(self, name: str) -> Term | None:
         return next((t for t in self.terms if t.name == name), None)
 
+    def _augmented(self, images: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """T(images) (N, C, H, W): the ``augment`` setting's augmentations, drawn from the batch's stream."""
+        policy = self.hparams["augment"]
+        return augment(images, policy, batch.rng) if policy else images
+
     def _info(self, h_fake: torch.Tensor, codes: LatentSample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         nll = self.nets.latent.nll(self.nets.discriminator.q(h_fake), codes)
         return self.nets.latent.info_loss(nll, self.hparams["lambda_cat"], self.hparams["lambda_cont"]), nll
@@ -64,7 +72,7 @@ class Objective:
         """The loss of trunk, D head and Q head: real images (B, C, H, W) vs detached fakes, the information term on
         the fakes, and the terms' parts. Returns (scalar loss, logs)."""
         d = self.nets.discriminator
-        h_real, h_fake = d.trunk(batch.real), d.trunk(fake)
+        h_real, h_fake = d.trunk(self._augmented(batch.real, batch)), d.trunk(self._augmented(fake, batch))
         logit_real, logit_fake = d.head(h_real).squeeze(1), d.head(h_fake).squeeze(1)
         info, _ = self._info(h_fake, batch.codes)
         loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
@@ -79,7 +87,7 @@ class Objective:
         """The generator's loss on fakes (B, C, H, W) that keep their graph: fool D, let Q recover the codes, and the
         terms' parts. Returns (scalar loss, {code name: -log Q(c_k | x)} in nats, with graph)."""
         d = self.nets.discriminator
-        h = d.trunk(fake)
+        h = d.trunk(self._augmented(fake, batch))
         info, nll = self._info(h, batch.codes)
         loss = adversarial_loss(d.head(h).squeeze(1), True) + info
         for term in self.terms:

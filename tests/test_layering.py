@@ -12,8 +12,8 @@ PACKAGE = REPO / "infogan"
 FLOORS = {  # higher number: higher floor
     2: ("train", "generate", "evaluate", "explore", "cli", "__main__"),
     1: ("infogan_module", "checkpoint", "data.datamodule", "callbacks"),
-    0: ("errors", "config", "files", "latent", "networks", "consistency", "objective", "terms", "metrics", "render",
-        "classifier", "data", "data.records", "data.idx", "data.image_files", "data.dsprites", "data.pixels",
+    0: ("errors", "config", "files", "latent", "networks", "consistency", "augment", "objective", "terms", "metrics",
+        "render", "classifier", "data", "data.records", "data.idx", "data.image_files", "data.dsprites", "data.pixels",
         "data.training_order", "label_free", "labels", "plots"),
 }
 FLOOR_OF = {name: floor for floor, names in FLOORS.items() for name in names}

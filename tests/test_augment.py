@@ -1,0 +1,80 @@
+"""DiffAugment (--augment): what each augmentation does to an image, that G's gradient passes through it, and that
+the objective shows D and Q augmented images, real and fake, only when the setting asks."""
+
+import pytest
+import torch
+
+from infogan import InfoGAN
+from infogan.augment import augment, cutout, translate
+from infogan.errors import SettingsError
+from infogan.terms import Batch
+
+
+def _dot_images(n: int = 32, side: int = 32) -> torch.Tensor:
+    """White images (N, 3, side, side) with one dark pixel at the centre."""
+    images = torch.ones(n, 3, side, side)
+    images[:, :, side // 2, side // 2] = -1.0
+    return images
+
+
+def test_translation_moves_each_image_by_a_whole_shift_of_at_most_an_eighth_and_fills_with_the_edge():
+    images = _dot_images()
+    shifted = translate(images, torch.Generator().manual_seed(0))
+    assert shifted.shape == images.shape
+    assert torch.equal((shifted == -1).sum(dim=(1, 2, 3)), torch.full((32,), 3))  # the dot, once per channel
+    where = (shifted[:, 0] == -1).nonzero()[:, 1:] - 16  # (N, 2): each dot's offset from the centre
+    assert where.abs().max() <= 4 and (where != 0).any(dim=1).float().mean() > 0.5
+    assert len({tuple(w.tolist()) for w in where}) > 10  # shifts drawn per image
+    assert shifted[:, :, :, :2].min() == 1.0  # what comes in at the edges is the white background, not gray
+    again = translate(images, torch.Generator().manual_seed(0))
+    assert torch.equal(shifted, again)  # the batch's stream decides: a resumed run augments alike
+
+
+def test_cutout_zeroes_one_square_of_half_the_side_in_each_image():
+    images = torch.ones(64, 1, 32, 32)
+    out = cutout(images, torch.Generator().manual_seed(0))
+    zeroed = out == 0
+    assert torch.equal(out[~zeroed], images[~zeroed])  # the rest is untouched
+    counts = zeroed.sum(dim=(1, 2, 3))
+    assert counts.max() == 16 * 16 and counts.min() >= 8 * 8  # whole inside, or clipped to a corner at worst
+    rows, cols = zeroed.any(dim=3)[:, 0], zeroed.any(dim=2)[:, 0]
+    assert torch.equal(rows.sum(1) * cols.sum(1), counts)  # a rectangle: rows x columns
+
+
+def test_the_generators_gradient_passes_through_the_augmentation():
+    images = _dot_images(8).requires_grad_()
+    out = augment(images, ["translation", "cutout"], torch.Generator().manual_seed(0))
+    (out * torch.randn_like(out)).sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
+    assert augment(images, [], None) is images  # no policy: the images themselves
+
+
+def _trunk_inputs(model: InfoGAN, real: torch.Tensor) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    model.discriminator.trunk.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach().clone()))
+    codes = model.latent.sample(real.shape[0], torch.Generator().manual_seed(0))
+    fake = model.generator(model.latent.to_input(codes))
+    batch = Batch(real, codes, torch.Generator().manual_seed(1), 0)
+    model.objective.discriminator_loss(batch, fake.detach())
+    model.objective.generator_loss(batch, fake)
+    return [*seen, fake.detach()]
+
+
+def test_d_and_q_see_augmented_real_and_fake_images_only_with_the_setting():
+    torch.manual_seed(0)
+    real = _dot_images(16, 28)[:, :1]
+    plain = InfoGAN()
+    real_in, fake_in, fake_g_in, fake = _trunk_inputs(plain, real)
+    assert torch.equal(real_in, real) and torch.equal(fake_in, fake) and torch.equal(fake_g_in, fake)
+    augmented = InfoGAN(augment=["translation"])
+    augmented.load_state_dict(plain.state_dict())
+    real_in, fake_in, fake_g_in, fake = _trunk_inputs(augmented, real)
+    for seen, source in ((real_in, real), (fake_in, fake), (fake_g_in, fake)):
+        assert seen.shape == source.shape and not torch.equal(seen, source)
+    assert torch.equal((real_in == -1).sum(dim=(1, 2, 3)), torch.ones(16, dtype=torch.long))  # moved, not redrawn
+
+
+@pytest.mark.parametrize("value", [["blur"], ["cutout", "cutout"]])
+def test_an_unknown_or_repeated_augmentation_is_refused_in_one_line(value):
+    with pytest.raises(SettingsError, match="--augment .*translation, cutout"):
+        InfoGAN(augment=value)
