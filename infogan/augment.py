@@ -4,9 +4,8 @@ Augmentation for Data-Efficient GAN Training*, NeurIPS 2020).
 Why: on a small folder (a few thousand images) D memorises the real images and its gradient stops telling G what a
 real image looks like. Augmenting only the real images would teach G the augmentations; DiffAugment applies the same
 kind of random transformation to real and generated images alike, differentiably, so G's gradient passes through
-it. The Q head shares D's trunk and sees the augmented fakes too, so the transformations must keep what a code can
-mean: shifts and cut-out squares keep colour, shape and size (DiffAugment's colour jitter would erase colour codes
-and is left out).
+it. Only the adversarial head judges augmented images; Q reads the fakes as generated (:mod:`infogan.objective`).
+Shifts and cut-out squares only (DiffAugment's colour jitter would teach D to ignore colour, which colour codes use).
 
 Pure torch, no Lightning. Images are (N, C, H, W); random numbers are drawn on the CPU from the batch's generator
 (reproducible, so a resumed run augments as the uninterrupted one did) and moved to the images' device.

@@ -152,7 +152,7 @@ class ObjectiveConfig:
     style_rotation: float = setting(25.0, "the restyling's largest rotation of an image, in degrees (--lambda_real,"
                                     " --lambda_fake_views)", before=15.0, check=_at_least(0))
     style_shear: float = setting(0.4, "the restyling's largest shear of an image", before=0.2, check=_at_least(0))
-    augment: list = setting([], "differentiable augmentations of every image D and Q see, real and generated "
+    augment: list = setting([], "differentiable augmentations of every image D judges, real and generated "
                             f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
                             nargs="*", metavar="NAME", check=_augmentations)
     lambda_cr: float = setting(0.0, "weight of InfoGAN-CR's contrastive term: a pair classifier must tell which "

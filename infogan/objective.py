@@ -4,11 +4,12 @@ One batch (:meth:`Objective.train_batch`)::
 
     1. each term's own networks (InfoGAN-CR's pair classifier), on what the term drew for the batch;
     2. discriminator + Q (one optimizer: trunk, D head and Q head, as in the authors' code), on detached fakes:
-           loss_d = bce(D(T(real)), 1) + bce(D(T(fake)), 0) + sum_k lambda_k NLL_k(Q(T(fake)), c) + the terms' parts
+           loss_d = bce(D(T(real)), 1) + bce(D(T(fake)), 0) + sum_k lambda_k NLL_k(Q(fake), c) + the terms' parts
     3. the generator, ``g_steps`` times (each after the first draws its fakes anew from the same codes):
-           loss_g = bce(D(T(fake)), 1) + sum_k lambda_k NLL_k(Q(T(fake)), c) + the terms' parts
+           loss_g = bce(D(T(fake)), 1) + sum_k lambda_k NLL_k(Q(fake), c) + the terms' parts
 
-T is the identity, or with ``augment`` set a random differentiable augmentation (:mod:`infogan.augment`).
+T is the identity, or with ``augment`` set a random differentiable augmentation (:mod:`infogan.augment`) of what the
+adversarial head judges; Q then reads the fakes themselves, in a second pass of the trunk.
 
 The information term reaches Q (and the shared trunk) in step 2 and G in step 3. Each update is handed to the caller
 as ``update(network name, loss function)``: the LightningModule steps its optimizer of that name with Lightning's
@@ -60,7 +61,9 @@ class Objective:
         return next((t for t in self.terms if t.name == name), None)
 
     def _augmented(self, images: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """T(images) (N, C, H, W): the ``augment`` setting's augmentations, drawn from the batch's stream."""
+        """T(images) (N, C, H, W): the ``augment`` setting's augmentations, drawn from the batch's stream. Only the
+        adversarial head's input: with Q reading augmented fakes too, the codes were never learned
+        (docs/results/emoji.md)."""
         policy = self.hparams["augment"]
         return augment(images, policy, batch.rng) if policy else images
 
@@ -74,7 +77,7 @@ class Objective:
         d = self.nets.discriminator
         h_real, h_fake = d.trunk(self._augmented(batch.real, batch)), d.trunk(self._augmented(fake, batch))
         logit_real, logit_fake = d.head(h_real).squeeze(1), d.head(h_fake).squeeze(1)
-        info, _ = self._info(h_fake, batch.codes)
+        info, _ = self._info(d.trunk(fake) if self.hparams["augment"] else h_fake, batch.codes)
         loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
         logs = {"d(x)": torch.sigmoid(logit_real.detach()).mean(), "d(g(z))": torch.sigmoid(logit_fake.detach()).mean()}
         for term in self.terms:
@@ -87,9 +90,10 @@ class Objective:
         """The generator's loss on fakes (B, C, H, W) that keep their graph: fool D, let Q recover the codes, and the
         terms' parts. Returns (scalar loss, {code name: -log Q(c_k | x)} in nats, with graph)."""
         d = self.nets.discriminator
-        h = d.trunk(self._augmented(fake, batch))
+        h = d.trunk(fake)
         info, nll = self._info(h, batch.codes)
-        loss = adversarial_loss(d.head(h).squeeze(1), True) + info
+        judged = d.trunk(self._augmented(fake, batch)) if self.hparams["augment"] else h
+        loss = adversarial_loss(d.head(judged).squeeze(1), True) + info
         for term in self.terms:
             part = term.generator_loss(batch, fake)
             if part is not None:

@@ -1,5 +1,5 @@
 """DiffAugment (--augment): what each augmentation does to an image, that G's gradient passes through it, and that
-the objective shows D and Q augmented images, real and fake, only when the setting asks."""
+the adversarial head alone judges augmented images, real and fake, and only when the setting asks."""
 
 import pytest
 import torch
@@ -49,29 +49,34 @@ def test_the_generators_gradient_passes_through_the_augmentation():
     assert augment(images, [], None) is images  # no policy: the images themselves
 
 
-def _trunk_inputs(model: InfoGAN, real: torch.Tensor) -> list[torch.Tensor]:
+def _trunk_inputs(model: InfoGAN, real: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, dict]:
+    """What D's trunk saw in one D step and one G step, in order; the fakes; and the G step's NLL per code."""
     seen: list[torch.Tensor] = []
     model.discriminator.trunk.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach().clone()))
     codes = model.latent.sample(real.shape[0], torch.Generator().manual_seed(0))
     fake = model.generator(model.latent.to_input(codes))
     batch = Batch(real, codes, torch.Generator().manual_seed(1), 0)
     model.objective.discriminator_loss(batch, fake.detach())
-    model.objective.generator_loss(batch, fake)
-    return [*seen, fake.detach()]
+    _, nll = model.objective.generator_loss(batch, fake)
+    return seen, fake.detach(), nll
 
 
-def test_d_and_q_see_augmented_real_and_fake_images_only_with_the_setting():
+def test_the_adversarial_head_judges_augmented_images_and_q_reads_the_fakes_as_generated():
     torch.manual_seed(0)
     real = _dot_images(16, 28)[:, :1]
     plain = InfoGAN()
-    real_in, fake_in, fake_g_in, fake = _trunk_inputs(plain, real)
-    assert torch.equal(real_in, real) and torch.equal(fake_in, fake) and torch.equal(fake_g_in, fake)
+    seen, fake, nll_plain = _trunk_inputs(plain, real)
+    assert len(seen) == 3 and torch.equal(seen[0], real) and all(torch.equal(x, fake) for x in seen[1:])
     augmented = InfoGAN(augment=["translation"])
     augmented.load_state_dict(plain.state_dict())
-    real_in, fake_in, fake_g_in, fake = _trunk_inputs(augmented, real)
-    for seen, source in ((real_in, real), (fake_in, fake), (fake_g_in, fake)):
-        assert seen.shape == source.shape and not torch.equal(seen, source)
+    seen, fake, nll = _trunk_inputs(augmented, real)
+    # D step: T(real), T(fake) for the adversarial head, the fake itself for Q; G step: the fake for Q, T(fake)
+    real_in, fake_in, q_in, q_in_g, fake_in_g = seen
+    for judged, source in ((real_in, real), (fake_in, fake), (fake_in_g, fake)):
+        assert judged.shape == source.shape and not torch.equal(judged, source)
     assert torch.equal((real_in == -1).sum(dim=(1, 2, 3)), torch.ones(16, dtype=torch.long))  # moved, not redrawn
+    assert torch.equal(q_in, fake) and torch.equal(q_in_g, fake)
+    assert all(torch.allclose(nll[k], nll_plain[k]) for k in nll)  # the information term is untouched
 
 
 @pytest.mark.parametrize("value", [["blur"], ["cutout", "cutout"]])
