@@ -18,7 +18,8 @@ manual optimisation, the speed benchmark's plain loop with ``backward()``; the o
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,21 @@ from infogan.terms import Batch, Loss, Nets, Term, build_terms
 
 # update(name, loss_fn) -> the logs loss_fn returned: step the optimizer of network ``name`` on ``loss_fn()``
 Update = Callable[[str, Callable[[], Loss]], dict]
+
+
+@contextmanager
+def running_statistics_kept(module: nn.Module) -> Iterator[None]:
+    """Within: ``module``'s BatchNorm layers normalise by the batch as in training, but their running statistics
+    (what eval mode normalises by) stay as they are (a momentum of 0)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
 
 
 def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -60,12 +76,16 @@ class Objective:
     def term(self, name: str) -> Term | None:
         return next((t for t in self.terms if t.name == name), None)
 
-    def _augmented(self, images: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """T(images) (N, C, H, W): the ``augment`` setting's augmentations, drawn from the batch's stream. Only the
-        adversarial head's input: with Q reading augmented fakes too, the codes were never learned
-        (docs/results/emoji.md)."""
-        policy = self.hparams["augment"]
-        return augment(images, policy, batch.rng) if policy else images
+    def _judged(self, images: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """D's trunk features of T(images) (N, C, H, W), T the ``augment`` setting's augmentations drawn from the
+        batch's stream: the adversarial head's input only (with Q reading augmented fakes too, the codes were never
+        learned; docs/results/emoji.md). The trunk's BatchNorm layers normalise these by their batch as usual but
+        keep their running statistics for the images as they are, which the evaluation (eval mode) sees."""
+        trunk, policy = self.nets.discriminator.trunk, self.hparams["augment"]
+        if not policy:
+            return trunk(images)
+        with running_statistics_kept(trunk):
+            return trunk(augment(images, policy, batch.rng))
 
     def _info(self, h_fake: torch.Tensor, codes: LatentSample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         nll = self.nets.latent.nll(self.nets.discriminator.q(h_fake), codes)
@@ -75,7 +95,7 @@ class Objective:
         """The loss of trunk, D head and Q head: real images (B, C, H, W) vs detached fakes, the information term on
         the fakes, and the terms' parts. Returns (scalar loss, logs)."""
         d = self.nets.discriminator
-        h_real, h_fake = d.trunk(self._augmented(batch.real, batch)), d.trunk(self._augmented(fake, batch))
+        h_real, h_fake = self._judged(batch.real, batch), self._judged(fake, batch)
         logit_real, logit_fake = d.head(h_real).squeeze(1), d.head(h_fake).squeeze(1)
         info, _ = self._info(d.trunk(fake) if self.hparams["augment"] else h_fake, batch.codes)
         loss = adversarial_loss(logit_real, True) + adversarial_loss(logit_fake, False) + info
@@ -92,7 +112,7 @@ class Objective:
         d = self.nets.discriminator
         h = d.trunk(fake)
         info, nll = self._info(h, batch.codes)
-        judged = d.trunk(self._augmented(fake, batch)) if self.hparams["augment"] else h
+        judged = self._judged(fake, batch) if self.hparams["augment"] else h
         loss = adversarial_loss(d.head(judged).squeeze(1), True) + info
         for term in self.terms:
             part = term.generator_loss(batch, fake)

@@ -1,6 +1,8 @@
 """DiffAugment (--augment): what each augmentation does to an image, that G's gradient passes through it, and that
 the adversarial head alone judges augmented images, real and fake, and only when the setting asks."""
 
+import copy
+
 import pytest
 import torch
 
@@ -77,6 +79,22 @@ def test_the_adversarial_head_judges_augmented_images_and_q_reads_the_fakes_as_g
     assert torch.equal((real_in == -1).sum(dim=(1, 2, 3)), torch.ones(16, dtype=torch.long))  # moved, not redrawn
     assert torch.equal(q_in, fake) and torch.equal(q_in_g, fake)
     assert all(torch.allclose(nll[k], nll_plain[k]) for k in nll)  # the information term is untouched
+
+
+def test_the_trunks_running_statistics_describe_the_images_as_they_are_not_their_augmented_copies():
+    """Eval mode (evaluate, Q on real images) normalises by the running statistics: augmented passes must not move
+    them, or Q reads un-augmented images through statistics of cut-out ones (Q's accuracy on the generator's samples
+    fell to 0 in eval mode on emoji)."""
+    torch.manual_seed(0)
+    model = InfoGAN(augment=["translation", "cutout"])
+    expected = copy.deepcopy(model.discriminator.trunk)
+    real = _dot_images(16, 28)[:, :1]
+    _, fake, _ = _trunk_inputs(model, real)
+    expected(fake)  # the two passes of the fakes as generated: Q's, in the D step and in the G step
+    expected(fake)
+    got, want = model.discriminator.trunk.state_dict(), expected.state_dict()
+    stats = [k for k in want if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.allclose(got[k], want[k]) for k in stats)
 
 
 @pytest.mark.parametrize("value", [["blur"], ["cutout", "cutout"]])
