@@ -38,6 +38,31 @@ def test_rendered_images_are_binary_and_differ_for_every_factor_value():
     assert left.nonzero()[:, 2].float().mean() < 20 < 44 < right.nonzero()[:, 2].float().mean()  # pos_x moves in x
 
 
+def _box(classes: list[int]) -> tuple[int, int, int, int, int]:
+    """(pixels on, first column, last column, first row, last row) of one rendered sprite."""
+    on = dsprites.render(torch.tensor([classes]))[0, 0] > 0
+    rows, cols = on.nonzero(as_tuple=True)
+    return int(on.sum()), int(cols.min()), int(cols.max()), int(rows.min()), int(rows.max())
+
+
+def test_the_sprites_have_the_geometry_measured_on_the_original_images():
+    """Facts read off the 320 original images of the dataset's README animation (docs/results/dsprites.md)."""
+    assert _box([0, 0, 5, 0, 0, 0]) == (400, 6, 25, 6, 25)  # square, scale 1, position (0, 0): 20 x 20, centre 15.5
+    assert _box([0, 0, 0, 0, 0, 0]) == (100, 11, 20, 11, 20)  # scale 0.5: 10 x 10
+    assert _box([0, 0, 5, 0, 31, 31])[1:] == (38, 57, 38, 57)  # position 31: centre 47.5
+    _, *ellipse = _box([0, 1, 5, 0, 0, 0])
+    assert (ellipse[1] - ellipse[0] + 1, ellipse[3] - ellipse[2] + 1) == (26, 14)
+    _, *ellipse = _box([0, 1, 0, 0, 0, 0])
+    assert (ellipse[1] - ellipse[0] + 1, ellipse[3] - ellipse[2] + 1) == (12, 8)
+    assert _box([0, 2, 5, 0, 0, 0])[0] == 222 and _box([0, 2, 0, 0, 0, 0])[0] == 58  # the heart's area
+    on = dsprites.render(torch.tensor([[0, 1, 5, 4, 15, 15]]))[0, 0] > 0  # an ellipse turned 4 steps (0.64 rad)
+    rows, cols = on.nonzero(as_tuple=True)
+    assert ((cols - cols.float().mean()) * (rows - rows.float().mean())).mean() < -5  # counter-clockwise on screen
+    index = torch.randint(dsprites.num_images(), (4000,), generator=torch.Generator().manual_seed(0))
+    foreground = (dsprites.render(dsprites.index_to_classes(index)) > 0).float().mean()
+    assert 0.041 < foreground < 0.045  # about 0.043, as measured on the original file by others
+
+
 def _small_grid(monkeypatch):
     """Shrink the factor grid so that a whole 'original' file fits in a test (48 images)."""
     monkeypatch.setattr(dsprites, "FACTOR_SIZES", (1, 3, 2, 2, 2, 2))

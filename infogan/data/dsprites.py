@@ -16,11 +16,14 @@ pos_y       32     i / 31 (0 ... 1)
 
 The original ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` is read when the user has it (``imgs`` 0/1 uint8,
 ``latents_classes``). Our machines cannot reach it, so by default the images are **rendered** from the factors by
-:func:`render`, batch by batch and on demand (the 3 GB of pixels never sit in memory). How close the rendering is:
-same factors, value grids, index order and image format; the sprite geometry is ours (the original's exact pixel
-sizes were not published with it): at scale 1 a square 19 px wide, an ellipse 27 x 13 px, a heart about 21 px;
-centres run over pixels 13 to 51 on each axis; a pixel is on when its centre lies inside the rotated shape, with no
-anti-aliasing. Like the original, a square repeats itself every quarter turn and an ellipse every half turn, so
+:func:`render`, batch by batch and on demand (the 3 GB of pixels never sit in memory): same factors, value grids,
+index order and image format, and the geometry measured on the 320 original images of the dataset's README animation
+(``dsprites.gif``, which traverses each factor; docs/results/dsprites.md): at scale 1 a square 20 x 20 px, an
+ellipse 26 x 14 and a heart of 222 px (at scale 0.5: 10 x 10, 12 x 8, 58 px); centres from pixel 15.5 to 47.5 on
+each axis; orientation turns counter-clockwise on screen. A pixel is on when its centre lies inside the rotated shape,
+with no anti-aliasing. Against those frames the square and the ellipse match but for a few edge pixels (IoU
+0.98-1.00); the heart has the original's area but its lobes are a pixel narrower (18 x 16 px against 20 x 17; IoU
+0.89-0.94). Like the original, a square repeats itself every quarter turn and an ellipse every half turn, so
 orientation is not identifiable from those images alone.
 """
 
@@ -41,7 +44,11 @@ FACTOR_SIZES = (1, 3, 6, 40, 32, 32)
 SHAPES = ("square", "ellipse", "heart")
 SIZE = 64
 NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
-_HALF_WIDTH = 0.15  # of the square at scale 1, in canvas units ([0, 1] across)
+# The geometry, in canvas units ([0, 1] across), fitted to the original images (see the module doc)
+_HALF_WIDTH = 0.15  # of the square at scale 1
+_ELLIPSE_AXES = (1.34, 0.75)  # the ellipse's half axes, in square half widths
+_HEART_STRETCH = (1.15, 1.3)  # the heart curve's units per square half width, in x and y
+_POSITIONS = (0.25, 0.75)  # the centres of position 0 and 31
 
 
 def num_images() -> int:
@@ -69,8 +76,9 @@ def render(classes: torch.Tensor, size: int = SIZE) -> torch.Tensor:
     classes = torch.as_tensor(classes, dtype=torch.long)
     shape, scale_i, orient_i, x_i, y_i = classes[:, 1:].T
     scale = (0.5 + 0.1 * scale_i.float()) * _HALF_WIDTH
-    theta = orient_i.float() * (2 * math.pi / (FACTOR_SIZES[3] - 1))
-    cx, cy = 0.2 + 0.6 * x_i.float() / 31, 0.2 + 0.6 * y_i.float() / 31
+    theta = -orient_i.float() * (2 * math.pi / (FACTOR_SIZES[3] - 1))  # rows grow downwards: counter-clockwise
+    low, high = _POSITIONS
+    cx, cy = low + (high - low) * x_i.float() / 31, low + (high - low) * y_i.float() / 31
     grid = (torch.arange(size, dtype=torch.float32) + 0.5) / size
     dx = grid[None, None, :] - cx[:, None, None]  # (N, 1, W)
     dy = grid[None, :, None] - cy[:, None, None]  # (N, H, 1); image rows grow downwards
@@ -78,8 +86,8 @@ def render(classes: torch.Tensor, size: int = SIZE) -> torch.Tensor:
     s = scale[:, None, None]
     u, v = (cos * dx + sin * dy) / s, (-sin * dx + cos * dy) / s  # shape coordinates, unit = half width
     square = torch.maximum(u.abs(), v.abs()) <= 1
-    ellipse = (u / 1.4) ** 2 + (v / 0.7) ** 2 <= 1
-    hx, hy = u * 1.05, -v * 1.05 + 0.15  # the heart curve (x^2 + y^2 - 1)^3 <= x^2 y^3, point down, centred
+    ellipse = (u / _ELLIPSE_AXES[0]) ** 2 + (v / _ELLIPSE_AXES[1]) ** 2 <= 1
+    hx, hy = u * _HEART_STRETCH[0], -v * _HEART_STRETCH[1]  # the heart curve (x^2 + y^2 - 1)^3 <= x^2 y^3, point down
     heart = (hx**2 + hy**2 - 1) ** 3 - hx**2 * hy**3 <= 0
     pick = shape[:, None, None]
     on = torch.where(pick == 0, square, torch.where(pick == 1, ellipse, heart))
