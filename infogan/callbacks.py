@@ -15,7 +15,7 @@ from typing import Optional
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import TQDMProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import convert_inf
 from pytorch_lightning.loggers import TensorBoardLogger
 
@@ -270,3 +270,66 @@ class EpochProgressBar(TQDMProgressBar):
             self.train_progress_bar.reset(total=convert_inf(self.total_train_batches))
             self.train_progress_bar.initial = self.train_progress_bar.n = done
             self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch}")
+
+
+class _EpochCheckpoints(ModelCheckpoint):
+    """Weights-only ``epochNN.ckpt`` after every epoch (NN 0-based, Lightning's count), for learning curves.
+
+    Its own state key: Lightning keys a checkpoint callback's state by its settings, which here match ``last``'s.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(filename="epoch{epoch:02d}", monitor=None, save_top_k=-1, every_n_epochs=1,
+                         save_weights_only=True, auto_insert_metric_name=False, enable_version_counter=False)
+
+    @property
+    def state_key(self) -> str:
+        return "EpochCheckpoints"
+
+
+class _LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``: written at every epoch's end, and after the batch where training stops mid-epoch
+    (``--max_steps``, :class:`~infogan.callbacks.StopAfterBatches`).
+
+    Why the second: when a stop cuts an epoch short, Lightning still runs the epoch-end hooks, and a checkpoint
+    written there records the epoch as finished, so a resumed run would skip the rest of it. Written after the batch,
+    the checkpoint records the position within the epoch, which Lightning and the training loader
+    (:mod:`infogan.data.training_order`) resume from exactly; the epoch-end save at the same step is then skipped.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if trainer.should_stop and batch_idx + 1 < trainer.num_training_batches:
+            self.on_train_epoch_end(trainer, pl_module)  # the save of an epoch's end, with this batch's state
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        super()._save_checkpoint(trainer, filepath)
+        if trainer.is_global_zero:  # the run has gone past any interrupted.ckpt of its own: it is no longer a resume
+            (Path(filepath).parent / "interrupted.ckpt").unlink(missing_ok=True)  # point, only a trap
+
+    @property
+    def state_key(self) -> str:
+        # the key a plain ModelCheckpoint had, so checkpoints written before this class still restore its state
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
+
+def checkpointing(labelled: bool, every_epoch: bool = False) -> list[pl.Callback]:
+    """last.ckpt rewritten every epoch (:class:`_LastCheckpoint`); with labels also best.ckpt, the epoch of the
+    highest val/accuracy; with ``every_epoch`` also a weights-only epochNN.ckpt per epoch (:class:`_EpochCheckpoints`).
+
+    Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
+    save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
+    checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
+    is rewritten every epoch (atomically: Lightning writes through a temporary file).
+    """
+    out = [_LastCheckpoint()]
+    if labelled:
+        out.append(ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
+                                   auto_insert_metric_name=False, enable_version_counter=False))
+    if every_epoch:
+        out.append(_EpochCheckpoints())
+    return out

@@ -12,30 +12,21 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
-
-import pytorch_lightning as pl
-import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from infogan import cli, config
-from infogan.callbacks import (
-    DisentanglementScores,
-    EpochProgressBar,
-    LatentTraversalGIF,
-    SampleGrid,
-    SaveOnInterrupt,
-    StopAfterBatches,
-)
-from infogan.checkpoint import AtomicCheckpointIO, check_compatible, hparams_of, read_checkpoint
 from infogan.config import MODEL_FLAGS
 from infogan.data import records as datasets
-from infogan.data.datamodule import InfoGANDataModule
-from infogan.data.image_files import BACKGROUND, BadImageError
 from infogan.errors import InputError
-from infogan.infogan_module import InfoGAN, NonFiniteLossError
 
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
+
+    from infogan.data.datamodule import InfoGANDataModule
+    from infogan.infogan_module import InfoGAN
+
+# torch and Lightning are imported where a run is built, not here: the flags are parsed first, so --help and a bad
+# flag answer at once instead of after several seconds of imports.
 
 def recipe(dataset: str) -> dict:
     """The model settings a new run on ``dataset`` gets for the flags left out: its record's recipe and pixel range
@@ -107,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="folder only: 1 or 3 (default 3)")
     g.add_argument("--skip_bad_images", action="store_true",
                    help="celeba/folder: skip files that cannot be decoded (each warned about) instead of stopping")
-    g.add_argument("--background", type=int, nargs=3, default=list(BACKGROUND), metavar=("R", "G", "B"),
+    g.add_argument("--background", type=int, nargs=3, default=list(datasets.BACKGROUND), metavar=("R", "G", "B"),
                    help="celeba/folder: the colour transparent pixels (PNG alpha, transparent palette colours) are "
                         "composited onto, 0-255 each; white suits icons and emoji")
     g.add_argument("--download", action="store_true", default=None,
@@ -166,69 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "each for MNIST), to score a learning curve with evaluate")
     cli.add_debug_flag(g)
     return p
-
-
-class _EpochCheckpoints(ModelCheckpoint):
-    """Weights-only ``epochNN.ckpt`` after every epoch (NN 0-based, Lightning's count), for learning curves.
-
-    Its own state key: Lightning keys a checkpoint callback's state by its settings, which here match ``last``'s.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(filename="epoch{epoch:02d}", monitor=None, save_top_k=-1, every_n_epochs=1,
-                         save_weights_only=True, auto_insert_metric_name=False, enable_version_counter=False)
-
-    @property
-    def state_key(self) -> str:
-        return "EpochCheckpoints"
-
-
-class _LastCheckpoint(ModelCheckpoint):
-    """``last.ckpt``: written at every epoch's end, and after the batch where training stops mid-epoch
-    (``--max_steps``, :class:`~infogan.callbacks.StopAfterBatches`).
-
-    Why the second: when a stop cuts an epoch short, Lightning still runs the epoch-end hooks, and a checkpoint
-    written there records the epoch as finished, so a resumed run would skip the rest of it. Written after the batch,
-    the checkpoint records the position within the epoch, which Lightning and the training loader
-    (:mod:`infogan.data.training_order`) resume from exactly; the epoch-end save at the same step is then skipped.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
-                           batch_idx: int) -> None:
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        if trainer.should_stop and batch_idx + 1 < trainer.num_training_batches:
-            self.on_train_epoch_end(trainer, pl_module)  # the save of an epoch's end, with this batch's state
-
-    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
-        super()._save_checkpoint(trainer, filepath)
-        if trainer.is_global_zero:  # the run has gone past any interrupted.ckpt of its own: it is no longer a resume
-            (Path(filepath).parent / "interrupted.ckpt").unlink(missing_ok=True)  # point, only a trap
-
-    @property
-    def state_key(self) -> str:
-        # the key a plain ModelCheckpoint had, so checkpoints written before this class still restore its state
-        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
-
-
-def checkpointing(labelled: bool, every_epoch: bool = False) -> list[pl.Callback]:
-    """last.ckpt rewritten every epoch (:class:`_LastCheckpoint`); with labels also best.ckpt, the epoch of the
-    highest val/accuracy; with ``every_epoch`` also a weights-only epochNN.ckpt per epoch (:class:`_EpochCheckpoints`).
-
-    Not ``save_last=True``: Lightning 2.6 writes "last" only in a step where a top-k checkpoint is saved too, so with
-    save_top_k=0 it appears only when fit ends (a crash in epoch 10 would lose all ten epochs), and beside a monitored
-    checkpoint it goes stale after every epoch that did not improve. An unmonitored top-1 checkpoint named "last"
-    is rewritten every epoch (atomically: Lightning writes through a temporary file).
-    """
-    out = [_LastCheckpoint()]
-    if labelled:
-        out.append(ModelCheckpoint(monitor="val/accuracy", mode="max", save_top_k=1, filename="best",
-                                   auto_insert_metric_name=False, enable_version_counter=False))
-    if every_epoch:
-        out.append(_EpochCheckpoints())
-    return out
 
 
 def _strategy(strategy: str, devices) -> str:
@@ -303,6 +231,8 @@ def refuse_rollback(ckpt_path: str, saved: dict) -> None:
     """InputError when ``last.ckpt`` beside the checkpoint to resume from (``saved``, already read) has trained
     further: resuming would write the older state over it (a stale ``interrupted.ckpt`` after its run was resumed and
     went on)."""
+    from infogan.checkpoint import read_checkpoint
+
     ckpt = Path(ckpt_path)
     last = ckpt.parent / "last.ckpt"
     if ckpt.name == "last.ckpt" or not last.is_file():
@@ -318,6 +248,8 @@ def refuse_rollback(ckpt_path: str, saved: dict) -> None:
 
 
 def build_data(args: argparse.Namespace) -> InfoGANDataModule:
+    from infogan.data.datamodule import InfoGANDataModule
+
     return InfoGANDataModule(args.dataset, args.data_dir, args.batch_size, args.num_workers, download=args.download,
                              seed=args.seed, image_size=args.image_size, channels=args.channels,
                              skip_bad_images=args.skip_bad_images, background=args.background)
@@ -325,6 +257,8 @@ def build_data(args: argparse.Namespace) -> InfoGANDataModule:
 
 def build_model(args: argparse.Namespace, data: InfoGANDataModule) -> InfoGAN:
     """The model of resolved ``args`` (see :func:`resolve_settings`) for ``data``'s images."""
+    from infogan.infogan_module import InfoGAN
+
     channels, size = data.image_shape
     return InfoGAN(preset=data.info.presets[size], channels=channels, **{k: getattr(args, k) for k in MODEL_FLAGS})
 
@@ -341,7 +275,19 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
         optimizer_steps: the model's optimizer steps in N batches (:meth:`InfoGAN.optimizer_steps`), which
             Lightning's ``fast_dev_run`` counts.
     """
+    import pytorch_lightning as pl
     from pytorch_lightning.loggers import TensorBoardLogger
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
+
+    from infogan.callbacks import (
+        DisentanglementScores,
+        EpochProgressBar,
+        LatentTraversalGIF,
+        SampleGrid,
+        StopAfterBatches,
+        checkpointing,
+    )
+    from infogan.checkpoint import AtomicCheckpointIO
 
     log_dir = Path(args.log_dir)
     if log_dir.exists() and not log_dir.is_dir():
@@ -383,6 +329,13 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
 
 def train(args: argparse.Namespace, callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
     """Build data, model and Trainer from parsed CLI arguments and fit; returns the fitted Trainer."""
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
+
+    from infogan.callbacks import SaveOnInterrupt
+    from infogan.checkpoint import check_compatible, hparams_of, read_checkpoint
+
     saved = read_checkpoint(args.ckpt_path) if args.ckpt_path else None  # read once here (Lightning reads it again)
     resumed = hparams_of(saved, args.ckpt_path) if saved is not None else None
     if saved is not None:
@@ -448,6 +401,9 @@ def main(argv: Optional[Sequence[str]] = None, callbacks: Sequence[pl.Callback] 
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    from infogan.data.image_files import BadImageError
+    from infogan.infogan_module import NonFiniteLossError
+
     return cli.run(parser, args, lambda a: train(a, callbacks), errors=(NonFiniteLossError, BadImageError))
 
 

@@ -1,8 +1,12 @@
 """The shared runner of every CLI: a user error is one line and exit status 2; --debug shows the traceback."""
 
+import subprocess
+import sys
+
 import pytest
 
 from infogan import evaluate, generate, train
+from tests.helpers import REPO
 
 
 @pytest.mark.parametrize("entry, make_argv", [
@@ -66,3 +70,14 @@ def test_the_python_api_refuses_what_it_used_to_truncate_or_accept():
         with pytest.raises(ValueError, match=message):
             call()
     assert model.sample(2, categorical=[3.0], seed=0).shape == (2, 1, 28, 28)  # a whole float is fine
+
+
+def test_the_training_cli_parses_its_flags_before_importing_torch_or_lightning():
+    """--help and a mistyped flag answer at once (they took 5-40 s of imports before): nothing heavy is imported
+    until a run is built."""
+    probe = ("import sys\nfrom infogan.train import main\ntry:\n    main(['--bogus'])\nexcept SystemExit as stop:\n"
+             "    heavy = sorted(m for m in ('torch', 'pytorch_lightning', 'PIL') if m in sys.modules)\n"
+             "    print(stop.code, heavy)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert "unrecognized arguments: --bogus" in done.stderr

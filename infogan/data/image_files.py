@@ -14,12 +14,10 @@ from typing import Sequence
 import torch
 from torch.utils.data import Dataset
 
-from infogan.data.records import DatasetInfo
+from infogan.data.records import BACKGROUND, DatasetInfo
 from infogan.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-# Transparent pixels are composited onto white by default: icons and emoji are drawn to be seen on a page.
-BACKGROUND = (255, 255, 255)
 
 
 class BadImageError(RuntimeError):

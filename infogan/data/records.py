@@ -17,6 +17,10 @@ from typing import Mapping, Optional
 
 from infogan.config import check_settings
 
+# Transparent pixels of image files are composited onto white by default: icons and emoji are drawn to be seen on
+# a page (``--background``).
+BACKGROUND = (255, 255, 255)
+
 # How a dataset's images reach a batch (the DataModule picks its loader by this):
 STORAGES = (
     "memory",  # one uint8 tensor, served in whole batches through __getitems__, no worker processes
