@@ -93,7 +93,8 @@ class Objective:
 
     def discriminator_loss(self, batch: Batch, fake: torch.Tensor) -> Loss:
         """The loss of trunk, D head and Q head: real images (B, C, H, W) vs detached fakes, the information term on
-        the fakes, and the terms' parts. Returns (scalar loss, logs)."""
+        the fakes, and the terms' parts (which get the trunk's features of T(real), as the adversarial head does).
+        Returns (scalar loss, logs)."""
         d = self.nets.discriminator
         h_real, h_fake = self._judged(batch.real, batch), self._judged(fake, batch)
         logit_real, logit_fake = d.head(h_real).squeeze(1), d.head(h_fake).squeeze(1)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # torch and Lightning are imported where a run is built, not here: the flags are parsed first, so --help and a bad
 # flag answer at once instead of after several seconds of imports.
 
+
 def recipe(dataset: str) -> dict:
     """The model settings a new run on ``dataset`` gets for the flags left out: its record's recipe and pixel range
     over the defaults of :mod:`infogan.config`."""
