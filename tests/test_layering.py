@@ -86,7 +86,8 @@ def test_the_checker_catches_an_upward_import(tmp_path):
 
 
 def test_the_training_module_is_imported_once_under_python_dash_m():
-    """``python -m infogan.infogan_module`` hands over before defining anything, so one InfoGAN class exists."""
+    """``python -m infogan.infogan_module`` hands over before defining anything, so one InfoGAN class exists (a run
+    that gets past the flags imports the module; a missing folder then stops it before any training)."""
     import subprocess
     import sys
 
@@ -96,7 +97,7 @@ def test_the_training_module_is_imported_once_under_python_dash_m():
             "    made.append(name)\n"
             "    return build(func, name, *args, **kwargs)\n"
             "builtins.__build_class__ = spy\n"
-            "sys.argv = ['infogan_module', '--help']\n"
+            "sys.argv = ['infogan_module', '--dataset', 'folder', '--data_dir', '/nonexistent/infogan-test']\n"
             "try:\n    runpy.run_module('infogan.infogan_module', run_name='__main__', alter_sys=True)\n"
             "except SystemExit:\n    pass\n"
             "print(made.count('InfoGAN'))")
