@@ -83,8 +83,8 @@ def test_the_adversarial_head_judges_augmented_images_and_q_reads_the_fakes_as_g
 
 def test_the_trunks_running_statistics_describe_the_images_as_they_are_not_their_augmented_copies():
     """Eval mode (evaluate, Q on real images) normalises by the running statistics: augmented passes must not move
-    them, or Q reads un-augmented images through statistics of cut-out ones (Q's accuracy on the generator's samples
-    fell to 0 in eval mode on emoji)."""
+    them, or Q reads un-augmented images through statistics of cut-out ones (on emoji, the MI bound evaluate measured
+    for the same generator was 0.29 nats with them moved, 0.51 without)."""
     torch.manual_seed(0)
     model = InfoGAN(augment=["translation", "cutout"])
     expected = copy.deepcopy(model.discriminator.trunk)
