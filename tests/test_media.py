@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 from tests.helpers import REPO
 
 PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (".gif", ".png"))
-SCREENSHOTS = {"explorer.png"}  # a page, not a grid of digits: checked by its own test
+SCREENSHOTS = {"explorer.png", "explorer_emoji.png"}  # pages, not grids of samples: checked by their own tests
 FIGURES = {p for p in PICTURES if p.name.endswith("_curves.png")}  # plots of learning curves: their own test
 SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_") and p not in FIGURES]  # small white shapes
 COLOUR = [p for p in PICTURES if p.name.startswith("emoji_")]  # colour samples on white
@@ -28,6 +28,7 @@ def test_the_readme_has_pictures_and_progress_has_one_frame_per_epoch():
     names = {p.name for p in PICTURES}
     assert {"cat0.gif", "cont0.gif", "cont1.gif", "progress.gif"} <= names
     assert {f"dsprites_cont{i}.gif" for i in range(5)} <= names  # one per code of the dSprites run
+    assert {"emoji_cat0.gif", "emoji_cont0.gif", "emoji_cont1.gif"} <= names  # one per code of the colour run
     assert len(_frames(REPO / "media" / "progress.gif")) > 1
 
 
@@ -52,13 +53,17 @@ def test_every_picture_of_sprites_has_shapes_on_black_and_its_frames_differ(path
 
 
 @pytest.mark.parametrize("path", COLOUR, ids=[p.name for p in COLOUR])
-def test_every_colour_picture_is_in_colour_on_white(path):
+def test_every_colour_picture_is_in_colour_on_white_and_its_frames_differ(path):
     with Image.open(path) as im:
-        rgb = np.asarray(im.convert("RGB"), dtype=np.int16)
-    saturation = rgb.max(-1) - rgb.min(-1)
+        frames = [np.asarray(f.convert("RGB"), dtype=np.int16) for f in ImageSequence.Iterator(im)]
+    saturation = np.stack([rgb.max(-1) - rgb.min(-1) for rgb in frames])  # one value of a category may be grayish
     assert (saturation > 60).mean() > 0.1, f"{path.name}: hardly any coloured pixels"  # not gray
-    assert (rgb.min(-1) >= 230).mean() > 0.1, f"{path.name}: no white background"
-    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) >= 256  # a spread of colours, not a few flat ones
+    for rgb in frames:
+        assert (rgb.min(-1) >= 230).mean() > 0.1, f"{path.name}: no white background"
+        # a spread of colours, not a few flat ones (a GIF frame holds at most 256)
+        assert len(np.unique(rgb.reshape(-1, 3), axis=0)) >= 200, path.name
+    for a, b in zip(frames, frames[1:]):
+        assert np.abs(a - b).mean() > 0.5, f"{path.name}: two consecutive frames are (nearly) the same"
 
 
 def test_the_explorer_screenshot_is_a_page_with_a_grid_of_digits():
@@ -66,6 +71,14 @@ def test_the_explorer_screenshot_is_a_page_with_a_grid_of_digits():
     assert frame.shape[1] >= 1000 and len(np.unique(frame)) >= 32
     assert (frame >= 240).mean() > 0.3  # the page
     assert (frame <= 30).mean() > 0.1  # the black grid of generated digits, not an empty image box
+
+
+def test_the_colour_explorer_screenshot_is_a_page_with_a_grid_of_colour_samples():
+    with Image.open(REPO / "media" / "explorer_emoji.png") as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.int16)
+    assert rgb.shape[1] >= 1000 and (rgb.min(-1) >= 240).mean() > 0.3  # the page
+    grid = rgb[100:530, 620:1060]  # where the page shows its samples
+    assert ((grid.max(-1) - grid.min(-1)) > 60).mean() > 0.2  # coloured samples, not an empty or gray image box
 
 
 @pytest.mark.parametrize("path", sorted(FIGURES), ids=[p.name for p in sorted(FIGURES)])
