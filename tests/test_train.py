@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from infogan.checkpoint import load_model
 from infogan.data.datamodule import InfoGANDataModule
 from infogan.train import build_parser, main
-from tests.helpers import REPO, corrupt_folder, fails, gif_frames, write_idx
+from tests.helpers import REPO, corrupt_folder, fails, gif_frames, make_jpegs, write_idx
 
 
 def test_help_lists_every_flag_with_its_default():
@@ -494,19 +494,15 @@ def test_a_bad_image_read_by_a_worker_process_is_still_one_line(tmp_path, capsys
     assert "Traceback" not in line and "worker" not in line
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signame, status", [("SIGTERM", 143), ("SIGHUP", 129)])
-def test_a_signal_ends_the_run_with_its_status_and_its_checkpoint_resumes_exactly(mnist_dir, tmp_path, signame, status):
-    """SIGTERM (a scheduler) and SIGHUP (an ssh session dropping) both save interrupted.ckpt and name it."""
-    import signal
+def _signalled(cmd: list[str], signame: str, whole_group: bool = False,
+               started: bytes = b"Epoch 0:") -> tuple[int, str]:
+    """Run ``cmd``, send it ``signame`` once its output shows ``started`` (to its whole process group with
+    ``whole_group``, as a terminal or SLURM does), and return its exit status and output."""
+    import threading
     import time
 
-    flags = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "20", "--limit_val_batches",
-             "0", "--max_epochs", "2"]
-    cmd = [sys.executable, "-m", "infogan.train", *flags, "--log_dir", str(tmp_path)]
-    import threading
-
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # the progress bar is on stdout
+    # the progress bar is on stdout; a group of its own, so that killpg reaches the run and its workers only
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=whole_group)
     chunks: list[bytes] = []
 
     def read() -> None:
@@ -516,15 +512,27 @@ def test_a_signal_ends_the_run_with_its_status_and_its_checkpoint_resumes_exactl
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = time.time() + 600  # generous: a loaded machine takes minutes to import torch and start training
-    while b"Epoch 0:" not in b"".join(chunks) and time.time() < deadline:  # the progress bar: training runs
+    while started not in b"".join(chunks) and time.time() < deadline:  # the progress bar: training runs
         time.sleep(0.1)
     # a signal before Lightning installs its handler would kill the process outright: wait for training, or fail
-    assert b"Epoch 0:" in b"".join(chunks), b"".join(chunks).decode(errors="replace")[-2000:]
-    proc.send_signal(getattr(signal, signame))
+    assert started in b"".join(chunks), b"".join(chunks).decode(errors="replace")[-2000:]
+    if whole_group:
+        os.killpg(proc.pid, getattr(signal, signame))
+    else:
+        proc.send_signal(getattr(signal, signame))
     proc.wait(timeout=240)
     reader.join(timeout=10)
-    err = b"".join(chunks).decode(errors="replace")
-    assert proc.returncode == status, err[-2000:]  # a scheduler sees that the run did not finish
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame, status", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_ends_the_run_with_its_status_and_its_checkpoint_resumes_exactly(mnist_dir, tmp_path, signame, status):
+    """SIGTERM (a scheduler) and SIGHUP (an ssh session dropping) both save interrupted.ckpt and name it."""
+    flags = ["--data_dir", str(mnist_dir), "--batch_size", "16", "--limit_train_batches", "20", "--limit_val_batches",
+             "0", "--max_epochs", "2"]
+    returncode, err = _signalled([sys.executable, "-m", "infogan.train", *flags, "--log_dir", str(tmp_path)], signame)
+    assert returncode == status, err[-2000:]  # a scheduler sees that the run did not finish
     saved = tmp_path / "version_0" / "checkpoints" / "interrupted.ckpt"
     assert saved.is_file() and f"--ckpt_path {saved}" in err and f"stopped by {signame} at batch" in err
     state = torch.load(saved, weights_only=True)
@@ -537,3 +545,21 @@ def test_a_signal_ends_the_run_with_its_status_and_its_checkpoint_resumes_exactl
     resumed, straight = (torch.load(d / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
                          for d in (tmp_path, tmp_path / "straight"))
     assert _same_weights_and_optimizer_state(resumed, straight)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame, status", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_to_the_whole_process_group_still_saves_the_run_that_has_loader_workers(tmp_path, signame, status):
+    """SLURM's preemption and a closed terminal signal every process of the job, the DataLoader's workers too. A
+    worker killed by it made the run fail with "DataLoader worker is killed by signal" before it could save
+    interrupted.ckpt: the partial epoch was lost. The workers now leave the signal to the run."""
+    folder = tmp_path / "images"
+    make_jpegs(folder, 64, size=(40, 40))
+    flags = ["--dataset", "folder", "--data_dir", str(folder), "--batch_size", "8", "--num_workers", "2",
+             "--limit_val_batches", "0", "--max_epochs", "100"]
+    returncode, out = _signalled([sys.executable, "-m", "infogan.train", *flags, "--log_dir", str(tmp_path / "logs")],
+                                 signame, whole_group=True, started=b" 1/8 [")  # the workers have started
+    assert returncode == status, out[-2000:]
+    saved = tmp_path / "logs" / "version_0" / "checkpoints" / "interrupted.ckpt"
+    assert saved.is_file() and f"stopped by {signame} at batch" in out and "killed by signal" not in out
+    assert torch.load(saved, weights_only=True)["global_step"] > 0

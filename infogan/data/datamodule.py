@@ -17,6 +17,7 @@ categorical code can be scored against the digits.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -31,6 +32,16 @@ from infogan.data.pixels import scale_images
 from infogan.data.records import dataset_info
 from infogan.data.training_order import EpochShuffle, ResumableLoader
 from infogan.errors import InputError
+
+
+def _leave_signals_to_the_run(worker_id: int) -> None:
+    """A DataLoader worker ignores the stop signals. SLURM's preemption and a closing terminal signal every process of
+    the job; a worker they killed made the run fail ("DataLoader worker is killed by signal") before it could save
+    ``interrupted.ckpt``. The run handles the signal and shuts its workers down itself (they also exit when it dies).
+    A signal in the moment between a worker's start and this call still kills it, as before."""
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
 def _batch_is_ready(batch):
@@ -143,6 +154,7 @@ class InfoGANDataModule(pl.LightningDataModule):
             collate_fn=_batch_is_ready if batched else None,
             pin_memory=torch.cuda.is_available() and not batched,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=_leave_signals_to_the_run if self.num_workers > 0 else None,
         )
 
     def train_dataloader(self) -> DataLoader:
