@@ -563,3 +563,19 @@ def test_a_signal_to_the_whole_process_group_still_saves_the_run_that_has_loader
     saved = tmp_path / "logs" / "version_0" / "checkpoints" / "interrupted.ckpt"
     assert saved.is_file() and f"stopped by {signame} at batch" in out and "killed by signal" not in out
     assert torch.load(saved, weights_only=True)["global_step"] > 0
+
+
+def test_loader_workers_still_obey_their_run_so_that_it_can_exit(tmp_path):
+    """Workers deaf to SIGTERM hung their process's exit: multiprocessing's exit handler terminates the workers of a
+    loader still open (persistent workers, an iterator kept) and waits for them. They obey SIGTERM from their
+    parent."""
+    script = tmp_path / "open_loader.py"
+    script.write_text(
+        "import torch\n"
+        "from infogan.data.datamodule import _leave_signals_to_the_run\n"
+        "loader = torch.utils.data.DataLoader(range(8), batch_size=2, num_workers=2, persistent_workers=True,\n"
+        "                                     worker_init_fn=_leave_signals_to_the_run)\n"
+        "batches = iter(loader)\n"
+        "print(next(batches).tolist())\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "[0, 1]", done.stderr[-2000:]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -35,13 +36,28 @@ from infogan.errors import InputError
 
 
 def _leave_signals_to_the_run(worker_id: int) -> None:
-    """A DataLoader worker ignores the stop signals. SLURM's preemption and a closing terminal signal every process of
-    the job; a worker they killed made the run fail ("DataLoader worker is killed by signal") before it could save
-    ``interrupted.ckpt``. The run handles the signal and shuts its workers down itself (they also exit when it dies).
-    A signal in the moment between a worker's start and this call still kills it, as before."""
-    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+    """A DataLoader worker leaves the stop signals to the run. SLURM's preemption and a closing terminal signal every
+    process of the job; a worker they killed made the run fail ("DataLoader worker is killed by signal") before it
+    could save ``interrupted.ckpt``. The run handles the signal and shuts its workers down itself (they also exit when
+    it dies). So a worker ignores SIGHUP and SIGINT, and obeys SIGTERM only from its parent: that is how the run (and
+    ``multiprocessing``'s exit handler) ends a worker that does not stop by itself, and a worker deaf to it hung its
+    parent's exit. Python's signal handlers cannot see the sender, so SIGTERM is blocked and a thread reads it with
+    ``sigwaitinfo`` (where that is missing, macOS, SIGTERM keeps its default). A signal in the moment between a
+    worker's start and this call still kills it, as before."""
+    for name in ("SIGHUP", "SIGINT"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if not hasattr(signal, "sigwaitinfo"):
+        return
+    parent = os.getppid()
+
+    def obey_the_parent_only() -> None:
+        while signal.sigwaitinfo({signal.SIGTERM}).si_pid != parent:
+            pass
+        os._exit(0)  # what torch's own handler does for its parent's SIGTERM
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # before the thread starts: it inherits the mask
+    threading.Thread(target=obey_the_parent_only, name="infogan-sigterm", daemon=True).start()
 
 
 def _batch_is_ready(batch):
