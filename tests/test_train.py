@@ -333,13 +333,13 @@ EMOJI = REPO.parent / "shared" / "data" / "emoji"
 @pytest.mark.skipif(not (EMOJI / "google64").is_dir(), reason=f"the emoji folder is not at {EMOJI}")
 def test_a_real_colour_folder_trains_the_screened_folder_recipe_from_the_folder_alone(tmp_path):
     """The run of docs/results/emoji.md with no model flag: the recipe (one Cat(10), two continuous codes, 62 noise
-    dimensions, lr_g 2e-4, the invariance term, DiffAugment, batch 64, 30 epochs) comes from the folder record;
+    dimensions, lr_g 2e-4, the invariance term, DiffAugment, batch 64, 60 epochs) comes from the folder record;
     transparent emoji arrive on white."""
     trainer = main(["--dataset", "folder", "--data_dir", str(EMOJI), "--max_steps", "2", "--num_workers", "0",
                     "--gif_samples", "4", "--log_dir", str(tmp_path)])
     model = trainer.lightning_module
     assert model.latent.categorical == (10,) and model.latent.continuous == 2 and model.latent.noise_dim == 62
-    assert model.hparams.lr_g == 2e-4 and trainer.max_epochs == 30 and trainer.global_step == 2 * 2
+    assert model.hparams.lr_g == 2e-4 and trainer.max_epochs == 60 and trainer.global_step == 2 * 2
     assert model.hparams.lambda_real == 1.0 and model.hparams.augment == ["translation", "cutout"]
     images, _ = next(iter(trainer.datamodule.train_dataloader()))
     assert images.shape == (64, 3, 32, 32)
