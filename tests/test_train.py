@@ -31,7 +31,7 @@ def test_help_lists_every_flag_with_its_default():
                  "--spectral_norm_q", "--epoch_checkpoints", "--style_rotation", "--style_shear"):
         assert flag in text, flag
     flat = " ".join(text.split())
-    assert "epochs to train; mnist 11" in flat and "folder 30" in flat  # from the records
+    assert "epochs to train; mnist 11" in flat and "folder 60" in flat  # from the records
     assert "global_step counts every optimizer step" in flat
     assert "images per batch on each device; mnist 128" in flat and "dsprites 64" in flat  # from the records
 
