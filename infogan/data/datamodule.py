@@ -170,7 +170,7 @@ class InfoGANDataModule(pl.LightningDataModule):
             collate_fn=_batch_is_ready if batched else None,
             pin_memory=torch.cuda.is_available() and not batched,
             persistent_workers=self.num_workers > 0,
-            worker_init_fn=_leave_signals_to_the_run if self.num_workers > 0 else None,
+            worker_init_fn=_leave_signals_to_the_run,  # runs in worker processes only
         )
 
     def train_dataloader(self) -> DataLoader:
