@@ -19,8 +19,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from infogan import cli, render
-from infogan.checkpoint import load_model
+from infogan import cli
+
+# torch, Lightning and the checkpoint are imported where a picture is made, not here, so --help and a bad flag answer
+# at once (as in infogan.train)
 
 MAX_N = 4096  # a 64 x 64 grid: beyond it a picture is no longer one, and its one batch outgrows small machines
 
@@ -56,20 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _frames(args: argparse.Namespace) -> list:
-    """The picture's frames: one grid or sheet, or a traversal's frames for a GIF."""
+def _picture(args: argparse.Namespace) -> Path:
+    """Write the picture of ``args`` to ``args.out``: one grid or sheet, or a traversal's frames as a GIF."""
+    from infogan import render
+    from infogan.checkpoint import load_model
+
     model = load_model(args.checkpoint, args.device)
     spec = model.latent
     fixed = dict(fixed_categorical=args.categorical, fixed_continuous=args.continuous)
     spec.sample(1, categorical=args.categorical, continuous=args.continuous)  # checks the fixed values first
     if not args.traverse:
-        return [render.to_grid(model.sample(args.n, args.categorical, args.continuous, seed=args.seed), args.nrow)]
-    kind, index = spec.parse_code(args.traverse)
-    if Path(args.out).suffix.lower() == ".gif":
-        return render.traversal_frames(model, kind, index, args.n, args.nrow, args.frames, args.value_range,
-                                       args.seed, **fixed)
-    _, images = render.traversal_images(model, kind, index, args.n, args.frames, args.value_range, args.seed, **fixed)
-    return [render.traversal_sheet(images)]
+        frames = [render.to_grid(model.sample(args.n, args.categorical, args.continuous, seed=args.seed), args.nrow)]
+    else:
+        kind, index = spec.parse_code(args.traverse)
+        if Path(args.out).suffix.lower() == ".gif":
+            frames = render.traversal_frames(model, kind, index, args.n, args.nrow, args.frames, args.value_range,
+                                             args.seed, **fixed)
+        else:
+            _, images = render.traversal_images(model, kind, index, args.n, args.frames, args.value_range,
+                                                args.seed, **fixed)
+            frames = [render.traversal_sheet(images)]
+    return render.save_picture(frames, args.out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
@@ -85,8 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
     if args.value_range is not None and not (math.isfinite(args.value_range) and args.value_range > 0):
         parser.error(f"--range must be a finite number > 0, got {args.value_range}")
 
-    frames = cli.run(parser, args, _frames)
-    out = cli.run(parser, args, lambda a: render.save_picture(frames, a.out))
+    out = cli.run(parser, args, _picture)
     print(f"wrote {out}", file=sys.stderr)
     return out
 

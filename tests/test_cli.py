@@ -72,10 +72,12 @@ def test_the_python_api_refuses_what_it_used_to_truncate_or_accept():
     assert model.sample(2, categorical=[3.0], seed=0).shape == (2, 1, 28, 28)  # a whole float is fine
 
 
-def test_the_training_cli_parses_its_flags_before_importing_torch_or_lightning():
+@pytest.mark.parametrize("command, argv", [("train", ["--bogus"]), ("generate", ["last.ckpt", "--bogus"])])
+def test_the_cli_parses_its_flags_before_importing_torch_or_lightning(command, argv):
     """--help and a mistyped flag answer at once (they took 5-40 s of imports before): nothing heavy is imported
-    until a run is built."""
-    probe = ("import sys\nfrom infogan.train import main\ntry:\n    main(['--bogus'])\nexcept SystemExit as stop:\n"
+    until a run is built or a checkpoint read."""
+    probe = (f"import sys\nfrom infogan.{command} import main\ntry:\n    main({argv!r})\n"
+             "except SystemExit as stop:\n"
              "    heavy = sorted(m for m in ('torch', 'pytorch_lightning', 'PIL') if m in sys.modules)\n"
              "    print(stop.code, heavy)\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
