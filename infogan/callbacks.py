@@ -150,7 +150,7 @@ class DisentanglementScores(pl.Callback):
     curve (TensorBoard ``val/factor_vae``, ``val/mig``) on data with known factors (dSprites).
 
     Args:
-        protocol: a key of :data:`infogan.metrics.PROTOCOLS`; the default "quick" costs about 23,000 images of Q.
+        protocol: a key of :data:`infogan.protocols.PROTOCOLS`; the default "quick" costs about 23,000 images of Q.
         batch_size: images per forward pass of Q.
 
     Every rank computes the same numbers (same weights, same fixed factors) and no collective is called; the scores

@@ -21,15 +21,18 @@ import sys
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-import numpy as np
-import torch
-
-from infogan import cli, render
-from infogan.checkpoint import load_model
+from infogan import cli
 from infogan.errors import InputError
 from infogan.files import write_atomically
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+# torch, Lightning and gradio are imported where a picture is made or the page is served, not here, so --help and a
+# bad flag answer at once (as in infogan.train)
 
 RANDOM = "random"  # the categorical dropdown's choice for "drawn with the noise"
 MAX_SAMPLES = 64
@@ -50,6 +53,8 @@ class Explorer:
     def grid(self, categorical: Sequence, continuous: Sequence[float], seed: int, n: int = 16) -> np.ndarray:
         """An n-sample grid (H, W) or (H, W, 3) uint8: categorical values (int, or "random"/None: drawn), continuous
         values, and noise (and drawn codes) fixed by ``seed``, so only the changed control changes the picture."""
+        from infogan import render
+
         if not 1 <= int(n) <= MAX_SAMPLES:
             raise InputError(f"the number of samples must be 1..{MAX_SAMPLES}, got {n}")
         cats = [None if c in (None, RANDOM, "") else int(c) for c in categorical]
@@ -59,6 +64,8 @@ class Explorer:
     def traversal(self, code: str, seed: int, n: int = 8, frames: int = 9) -> tuple[np.ndarray, bytes]:
         """The traversal of ``code`` ("cat:I" / "cont:I"): the sheet (rows: noise, columns: values) as a uint8 array,
         and the GIF's bytes."""
+        from infogan import render
+
         kind, index = self.spec.parse_code(code)
         _, images = render.traversal_images(self.model, kind, index, int(n), frames, seed=check_seed(seed))
         sheet = render.traversal_sheet(images)
@@ -68,7 +75,7 @@ class Explorer:
     def _display(self, frame: torch.Tensor) -> np.ndarray:
         factor = max(1, self.display_side // max(frame.shape[1:]))
         big = frame.repeat_interleave(factor, 1).repeat_interleave(factor, 2)
-        array = (big.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        array = (big.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
         return array[..., 0] if array.shape[2] == 1 else array
 
     def code_names(self) -> list[str]:
@@ -190,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace, block: bool = True):
     """Load the checkpoint (refusing bad files before any server starts), then launch the page."""
+    from infogan.checkpoint import load_model
+
     model = load_model(args.checkpoint, args.device)
     _check_port(args.host, args.port)
     try:

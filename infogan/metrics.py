@@ -39,6 +39,7 @@ from torchmetrics import Metric
 from torchmetrics.functional.clustering import adjusted_rand_score, mutual_info_score, normalized_mutual_info_score
 
 from infogan.errors import InputError
+from infogan.protocols import PROTOCOLS
 
 
 def contingency(pred: torch.Tensor, labels: torch.Tensor, num_clusters: int, num_classes: int) -> torch.Tensor:
@@ -247,19 +248,6 @@ def mutual_info_gap(represent: Representation, factor_sizes: Sequence[int], num_
     gap = (top[0] - top[1]) / entropy
     return {"mig": float(gap.mean()), "mig_per_factor": {names[k]: float(v) for k, v in zip(factors, gap)},
             "mutual_info": mi.tolist()}
-
-
-# The published protocols, so a score sits beside the literature's like for like. FactorVAE: votes to fit, votes
-# held out (0: scored on the fitting votes), images per vote, images for the scale; MIG: images, bins.
-PROTOCOLS = {
-    # disentanglement_lib (Locatello et al. 2019): held-out votes
-    "disentanglement_lib": dict(num_train=10000, num_eval=5000, votes_batch=64, num_variance=10000,
-                                mig_samples=10000, bins=20),
-    # InfoGAN-CR (Lin et al. 2020), their Table 1: 500 votes of 100 images, scored on the same votes; MIG on 73,728
-    "infogan_cr": dict(num_train=500, num_eval=0, votes_batch=100, num_variance=73728, mig_samples=73728, bins=20),
-    # small and quick, for the learning curve logged during training (a fixed subset: comparable across epochs)
-    "quick": dict(num_train=200, num_eval=100, votes_batch=64, num_variance=5000, mig_samples=5000, bins=20),
-}
 
 
 def disentanglement_scores(represent: Representation, factor_sizes: Sequence[int], protocol: str = "quick",

@@ -72,7 +72,9 @@ def test_the_python_api_refuses_what_it_used_to_truncate_or_accept():
     assert model.sample(2, categorical=[3.0], seed=0).shape == (2, 1, 28, 28)  # a whole float is fine
 
 
-@pytest.mark.parametrize("command, argv", [("train", ["--bogus"]), ("generate", ["last.ckpt", "--bogus"])])
+@pytest.mark.parametrize("command, argv", [("train", ["--bogus"]), ("generate", ["last.ckpt", "--bogus"]),
+                                           ("evaluate", ["last.ckpt", "--bogus"]),
+                                           ("explore", ["last.ckpt", "--bogus"])])
 def test_the_cli_parses_its_flags_before_importing_torch_or_lightning(command, argv):
     """--help and a mistyped flag answer at once (they took 5-40 s of imports before): nothing heavy is imported
     until a run is built or a checkpoint read."""

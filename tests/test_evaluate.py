@@ -39,7 +39,7 @@ def test_evaluate_refuses_a_folder_as_out_and_another_image_size_before_computin
     assert "is a folder" in line and not list(tmp_path.glob(".*tmp"))
     from infogan import InfoGAN
     from infogan.data.datamodule import InfoGANDataModule
-    from infogan.evaluate import evaluate
+    from infogan.scoring import evaluate
 
     gray_folder_model = InfoGAN(preset="celeba32", channels=1, categorical=[10]).eval()  # a 32 px --channels 1 run
     with pytest.raises(ValueError, match="makes 1-channel 32 px images, dataset 'mnist' has 1-channel 28 px"):
@@ -167,7 +167,7 @@ def test_overlaid_runs_draw_a_panel_per_kind_with_the_median(tmp_path):
 def test_dsprites_scoring_shows_a_progress_bar_per_protocol(tmp_path, capsys):
     from infogan import InfoGAN
     from infogan.data.datamodule import InfoGANDataModule
-    from infogan.evaluate import evaluate_disentanglement
+    from infogan.scoring import evaluate_disentanglement
     from infogan.train import recipe
 
     model = InfoGAN(**recipe("dsprites"), preset="cr64").eval()

@@ -11,10 +11,10 @@ from tests.helpers import REPO
 PACKAGE = REPO / "infogan"
 FLOORS = {  # higher number: higher floor
     2: ("train", "generate", "evaluate", "explore", "cli", "__main__"),
-    1: ("infogan_module", "checkpoint", "data.datamodule", "callbacks"),
+    1: ("infogan_module", "checkpoint", "data.datamodule", "callbacks", "scoring"),
     0: ("errors", "config", "files", "latent", "networks", "consistency", "augment", "objective", "terms", "metrics",
         "render", "classifier", "data", "data.records", "data.idx", "data.image_files", "data.dsprites", "data.pixels",
-        "data.training_order", "label_free", "labels", "plots"),
+        "data.training_order", "label_free", "labels", "plots", "protocols"),
 }
 FLOOR_OF = {name: floor for floor, names in FLOORS.items() for name in names}
 LIGHTNING = ("pytorch_lightning", "lightning")
