@@ -152,8 +152,6 @@ class ObjectiveConfig:
     style_rotation: float = setting(25.0, "the restyling's largest rotation of an image, in degrees (--lambda_real,"
                                     " --lambda_fake_views)", before=15.0, check=_at_least(0))
     style_shear: float = setting(0.4, "the restyling's largest shear of an image", before=0.2, check=_at_least(0))
-    style_flip: bool = setting(False, "the restyling also mirrors half of the images left to right (for images "
-                               "whose meaning a mirror keeps: not digits)")
     augment: list = setting([], "differentiable augmentations of every image D judges, real and generated "
                             f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
                             nargs="*", metavar="NAME", check=_augmentations)

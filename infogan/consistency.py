@@ -37,14 +37,12 @@ MAX_SHIFT_PX = 2.0
 
 
 def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = None,
-                 max_rotation_deg: float = MAX_ROTATION_DEG, max_shear: float = MAX_SHEAR,
-                 flip: bool = False) -> torch.Tensor:
+                 max_rotation_deg: float = MAX_ROTATION_DEG, max_shear: float = MAX_SHEAR) -> torch.Tensor:
     """A copy of ``images`` (N, C, H, W), each randomly warped (affine); half of them also get thinner strokes.
 
-    Rotation is drawn from +-``max_rotation_deg`` degrees, shear from +-``max_shear``; with ``flip``, half of the
-    images are mirrored left to right before the warp (drawn last, so the other draws do not change with it). The
-    random numbers are drawn on the CPU from ``generator`` (reproducible) and moved to the images' device. Returns
-    (N, C, H, W), same dtype and device.
+    Rotation is drawn from +-``max_rotation_deg`` degrees, shear from +-``max_shear``. The random numbers are drawn
+    on the CPU from ``generator`` (reproducible) and moved to the images' device. Returns (N, C, H, W), same dtype and
+    device.
     """
     n, _, h, w = images.shape
 
@@ -59,9 +57,6 @@ def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = No
     theta = torch.stack([torch.stack([cos + shear * sin, -sin + shear * cos, shift[:, 0]], 1),
                          torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     thin = torch.randint(2, (n,), generator=generator)  # 1: erode
-    if flip:  # reading the input at -x: theta's first row (output -> input x) times -1
-        mirror = torch.randint(2, (n,), generator=generator) * -2.0 + 1
-        theta[:, 0] = theta[:, 0] * mirror.view(n, 1)
     theta, thin = theta.to(images.device, images.dtype), thin.to(images.device).view(n, 1, 1, 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     # what comes in from outside is each image's background (the mean of its border pixels per channel: black for
