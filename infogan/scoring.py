@@ -98,7 +98,7 @@ def _pixel_frechet(model, data: InfoGANDataModule, n: int = 5000, batch_size: in
 
 
 def _check_images(model, data: InfoGANDataModule) -> None:
-    """ValueError when the checkpoint makes images of another shape than the dataset's (it was trained elsewhere)."""
+    """InputError when the checkpoint makes images of another shape than the dataset's (it was trained elsewhere)."""
     channels, size = data.image_shape
     made = tuple(model.sample(2, seed=0).shape[1:])
     if made != (channels, size, size):
