@@ -1,8 +1,9 @@
-"""The published FactorVAE / MIG protocols (:func:`infogan.metrics.disentanglement_scores` runs them). Plain Python,
-so ``evaluate --help`` lists them without importing torch."""
+"""The published FactorVAE / MIG protocols, so a score sits beside the literature's like for like
+(:func:`infogan.metrics.disentanglement_scores` runs them). Plain Python, so ``evaluate --help`` lists them without
+importing torch."""
 
-# The published protocols, so a score sits beside the literature's like for like. FactorVAE: votes to fit, votes
-# held out (0: scored on the fitting votes), images per vote, images for the scale; MIG: images, bins.
+# FactorVAE: votes to fit, votes held out (0: scored on the fitting votes), images per vote, images for the scale;
+# MIG: images, bins.
 PROTOCOLS = {
     # disentanglement_lib (Locatello et al. 2019): held-out votes
     "disentanglement_lib": dict(num_train=10000, num_eval=5000, votes_batch=64, num_variance=10000,
