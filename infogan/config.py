@@ -152,10 +152,6 @@ class ObjectiveConfig:
     style_rotation: float = setting(25.0, "the restyling's largest rotation of an image, in degrees (--lambda_real,"
                                     " --lambda_fake_views)", before=15.0, check=_at_least(0))
     style_shear: float = setting(0.4, "the restyling's largest shear of an image", before=0.2, check=_at_least(0))
-    style_gamma: float = setting(1.0, "the restyling's largest gamma change of an image's [0, 1] pixels: each "
-                                 "restyled copy gets one gamma drawn log-uniformly from [1/G, G] (darker or lighter "
-                                 "mid-tones, background and outlines kept: a skin tone is not a category); 1: off",
-                                 check=_at_least(1))
     augment: list = setting([], "differentiable augmentations of every image D judges, real and generated "
                             f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
                             nargs="*", metavar="NAME", check=_augmentations)

@@ -37,15 +37,12 @@ MAX_SHIFT_PX = 2.0
 
 
 def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = None,
-                 max_rotation_deg: float = MAX_ROTATION_DEG, max_shear: float = MAX_SHEAR,
-                 max_gamma: float = 1.0) -> torch.Tensor:
+                 max_rotation_deg: float = MAX_ROTATION_DEG, max_shear: float = MAX_SHEAR) -> torch.Tensor:
     """A copy of ``images`` (N, C, H, W), each randomly warped (affine); half of them also get thinner strokes.
 
-    Rotation is drawn from +-``max_rotation_deg`` degrees, shear from +-``max_shear``. With ``max_gamma`` > 1 each
-    image's [0, 1] pixels are also raised to one power drawn log-uniformly from [1/max_gamma, max_gamma]: black and
-    white stay, mid-tones darken or lighten (a skin tone), and the draw comes last, so the other draws do not change
-    with it. The random numbers are drawn on the CPU from ``generator`` (reproducible) and moved to the images'
-    device. Returns (N, C, H, W), same dtype and device.
+    Rotation is drawn from +-``max_rotation_deg`` degrees, shear from +-``max_shear``. The random numbers are drawn
+    on the CPU from ``generator`` (reproducible) and moved to the images' device. Returns (N, C, H, W), same dtype and
+    device.
     """
     n, _, h, w = images.shape
 
@@ -60,7 +57,6 @@ def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = No
     theta = torch.stack([torch.stack([cos + shear * sin, -sin + shear * cos, shift[:, 0]], 1),
                          torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     thin = torch.randint(2, (n,), generator=generator)  # 1: erode
-    gamma = uniform(-math.log(max_gamma), math.log(max_gamma)).exp() if max_gamma > 1 else None
     theta, thin = theta.to(images.device, images.dtype), thin.to(images.device).view(n, 1, 1, 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     # what comes in from outside is each image's background (the mean of its border pixels per channel: black for
@@ -71,11 +67,7 @@ def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = No
                            align_corners=False) + background
     # a full 3x3 erosion erases MNIST's 2-3 px strokes; halfway to it thins them and keeps the digit
     eroded = (warped - F.max_pool2d(-warped, 3, stride=1, padding=1)) / 2
-    styled = torch.where(thin == 1, eroded, warped)
-    if gamma is None:
-        return styled
-    gamma = gamma.to(images.device, images.dtype).view(n, 1, 1, 1)
-    return ((styled + 1) / 2).clamp(0, 1).pow(gamma) * 2 - 1
+    return torch.where(thin == 1, eroded, warped)
 
 
 def iic_loss(p: torch.Tensor, p_other: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -28,7 +28,7 @@ def test_help_lists_every_flag_with_its_default():
                  "--strategy", "--precision", "--num_workers", "--seed", "--log_dir", "--ckpt_path",
                  "--categorical", "--continuous", "--continuous_prior", "--noise_dim", "--lambda_cat",
                  "--lambda_cont", "--lr_g", "--lr_d", "--fast_dev_run", "--noise_prior", "--g_steps",
-                 "--spectral_norm_q", "--epoch_checkpoints", "--style_rotation", "--style_shear", "--style_gamma"):
+                 "--spectral_norm_q", "--epoch_checkpoints", "--style_rotation", "--style_shear"):
         assert flag in text, flag
     flat = " ".join(text.split())
     assert "epochs to train; mnist 11" in flat and "folder 60" in flat  # from the records

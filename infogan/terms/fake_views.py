@@ -19,20 +19,19 @@ class FakeViews(Term):
 
     name = "fake_views"
 
-    def __init__(self, nets: Nets, weight: float, rotation: float, shear: float, gamma: float = 1.0) -> None:
-        self.nets, self.weight, self.rotation, self.shear, self.gamma = nets, weight, rotation, shear, gamma
+    def __init__(self, nets: Nets, weight: float, rotation: float, shear: float) -> None:
+        self.nets, self.weight, self.rotation, self.shear = nets, weight, rotation, shear
 
     @classmethod
     def build(cls, nets: Nets, hp: Mapping) -> Optional["FakeViews"]:
         if not (hp["lambda_fake_views"] and nets.latent.categorical):
             return None
-        return cls(nets, hp["lambda_fake_views"], hp["style_rotation"], hp["style_shear"], hp["style_gamma"])
+        return cls(nets, hp["lambda_fake_views"], hp["style_rotation"], hp["style_shear"])
 
     def nll(self, fake: torch.Tensor, codes: LatentSample, rng: torch.Generator) -> torch.Tensor:
         """-log Q(c_k | restyled fake) summed over the categorical codes; fakes (B, C, H, W), differentiable."""
         d = self.nets.discriminator
-        styled = random_style(fake, rng, self.rotation, self.shear, self.gamma)
-        logits = self.nets.latent.split_q(d.q(d.trunk(styled)))[0]
+        logits = self.nets.latent.split_q(d.q(d.trunk(random_style(fake, rng, self.rotation, self.shear))))[0]
         return sum(F.cross_entropy(lg.float(), codes.categorical[:, i]) for i, lg in enumerate(logits))
 
     def discriminator_loss(self, batch: Batch, h_real: torch.Tensor, fake: torch.Tensor) -> Optional[Loss]:

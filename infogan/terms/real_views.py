@@ -18,14 +18,14 @@ class RealViews(Term):
 
     name = "real_views"
 
-    def __init__(self, nets: Nets, weight: float, rotation: float, shear: float, gamma: float = 1.0) -> None:
-        self.nets, self.weight, self.rotation, self.shear, self.gamma = nets, weight, rotation, shear, gamma
+    def __init__(self, nets: Nets, weight: float, rotation: float, shear: float) -> None:
+        self.nets, self.weight, self.rotation, self.shear = nets, weight, rotation, shear
 
     @classmethod
     def build(cls, nets: Nets, hp: Mapping) -> Optional["RealViews"]:
         if not (hp["lambda_real"] and nets.latent.categorical):
             return None
-        return cls(nets, hp["lambda_real"], hp["style_rotation"], hp["style_shear"], hp["style_gamma"])
+        return cls(nets, hp["lambda_real"], hp["style_rotation"], hp["style_shear"])
 
     def invariance(self, h_real: torch.Tensor, h_styled: torch.Tensor) -> torch.Tensor:
         """Minus I(c; c') between Q's categories of trunk features (B, F) of real images and of restyled copies,
@@ -35,6 +35,6 @@ class RealViews(Term):
         return sum(iic_loss(a.float().softmax(1), b.float().softmax(1)) for a, b in zip(logits, logits_styled))
 
     def discriminator_loss(self, batch: Batch, h_real: torch.Tensor, fake: torch.Tensor) -> Optional[Loss]:
-        styled = random_style(batch.real, batch.rng, self.rotation, self.shear, self.gamma)
+        styled = random_style(batch.real, batch.rng, self.rotation, self.shear)
         invariance = self.invariance(h_real, self.nets.discriminator.trunk(styled))
         return self.weight * invariance, {"mi/real_views": -invariance.detach()}
