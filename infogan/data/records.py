@@ -123,8 +123,8 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({info.name: info for info
                 presets={64: "cr64"}, recipe=dict(categorical=[], continuous=5, noise_dim=5, noise_prior="uniform",
                                                   lambda_cont=0.05, lr_g=1e-3, lr_d=2e-3, spectral_norm=True,
                                                   spectral_norm_q=True, g_steps=2, traversal_range=1.0),
-                # [-1, 1]: InfoGAN-CR's [0, 1] (--pixel_range 0 1) is under screen and collapsed position by 4,000
-                # batches on its first seed (docs/results/dsprites.md)
+                # [-1, 1]: InfoGAN-CR's [0, 1] (--pixel_range 0 1) raised MIG but moved FactorVAE both ways at
+                # 10,000 batches and left the split (scale, x, y) as it was (docs/results/dsprites.md)
                 batch_size=64, batches_per_epoch=2000, factors=True,
                 where="dsprites/*.npz when there, else rendered from the factors"),
 )})
