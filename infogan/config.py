@@ -155,11 +155,6 @@ class ObjectiveConfig:
     augment: list = setting([], "differentiable augmentations of every image D judges, real and generated "
                             f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
                             nargs="*", metavar="NAME", check=_augmentations)
-    prior_momentum: float = setting(0.0, "learn the categorical codes' prior: after each batch it moves this far "
-                                    "towards Q's mean category probabilities on the real images (EM's mixture "
-                                    "weights; each value kept above a fifth of 1/K), so a kind of image that fills "
-                                    "most of the data can take most of the samples; 0: uniform Cat(K), the paper's",
-                                    check=lambda v: _at_least(0)(v) or (None if v <= 1 else "must be at most 1"))
     lambda_cr: float = setting(0.0, "weight of InfoGAN-CR's contrastive term: a pair classifier must tell which "
                                "code two generated images share (Lin et al. 2020; 2.2-2.7 times the time of a "
                                "dSprites batch on CPU); 0: off", check=_at_least(0))

@@ -131,9 +131,7 @@ class InfoGAN(pl.LightningModule):
         """
         mix = (self.hparams.seed * 1_000_003 + self.global_rank) * 1_000_003 + self.global_step
         self._latent_rng.manual_seed(mix & _MASK63)
-        code_prior = self.objective.term("code_prior")
-        prior = None if code_prior is None else code_prior.prior()
-        return self.latent.sample(n, self._latent_rng, prior=prior).to(self.device, non_blocking=True)
+        return self.latent.sample(n, self._latent_rng).to(self.device, non_blocking=True)
 
     def optimizer_steps(self, batches: int) -> int:
         """Lightning's ``global_step`` after ``batches`` training batches: it counts optimizer steps, one for D + Q

@@ -141,7 +141,6 @@ class LatentSpec:
         categorical: CodeValues = None,
         continuous: CodeValues = None,
         z: Optional[torch.Tensor] = None,
-        prior: Optional[Sequence[torch.Tensor]] = None,
     ) -> LatentSample:
         """Draw n latent vectors on the CPU, optionally with some codes held at given values.
 
@@ -152,8 +151,6 @@ class LatentSpec:
                 batch, None draws it), or an (n, num_categorical) long tensor.
             continuous: the same for the continuous codes, with float values.
             z: an (n, noise_dim) tensor to use instead of drawing noise.
-            prior: one (K_k,) tensor of probabilities per categorical code to draw it from instead of uniformly
-                (``prior_momentum``'s learned prior).
 
         Returns:
             A :class:`LatentSample` of CPU tensors.
@@ -168,9 +165,7 @@ class LatentSpec:
         elif not bool(torch.isfinite(z).all()):
             raise InputError("z must hold finite numbers: it has NaN or infinite values")
         cat = torch.stack(
-            [torch.randint(k, (n,), generator=generator) if prior is None else
-             torch.multinomial(prior[i].detach().float().cpu(), n, replacement=True, generator=generator)
-             for i, k in enumerate(self.categorical)], dim=1
+            [torch.randint(k, (n,), generator=generator) for k in self.categorical], dim=1
         ) if self.categorical else torch.zeros(n, 0, dtype=torch.long)
         if self.continuous_prior == "uniform":
             cont = torch.rand(n, self.continuous, generator=generator) * 2 - 1

@@ -109,31 +109,6 @@ def test_the_fake_views_term_asks_q_for_the_category_of_a_restyled_fake_and_trai
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.discriminator.q.parameters())
 
 
-
-def test_the_learned_prior_moves_towards_qs_categories_on_real_images_and_draws_from_them():
-    torch.manual_seed(0)
-    model = InfoGAN(prior_momentum=0.5)
-    term, d = model.objective.term("code_prior"), model.discriminator
-    assert torch.allclose(term.prior()[0], torch.full((10,), 0.1))  # starts uniform
-    with torch.no_grad():  # Q sure that every real image is category 3
-        d.q.net[-1].weight.zero_()
-        d.q.net[-1].bias.zero_()
-        d.q.net[-1].bias[3] = 20.0
-    real = torch.zeros(16, 1, 28, 28)
-    codes = model._draw_codes(16)
-    fake = model.generator(model.latent.to_input(codes)).detach()
-    for _ in range(2):
-        _, logs = term.discriminator_loss(_batch(model, real, codes), d.trunk(real), fake)
-    prior = term.prior()[0]
-    assert prior.sum().item() == pytest.approx(1.0)
-    assert prior[3].item() > 0.7 and prior.min().item() >= 0.02 - 1e-6  # towards Q's guess, above the floor
-    assert logs["prior/cat0_entropy"].item() < math.log(10)
-    assert "discriminator.code_prior" in model.state_dict()  # checkpoints carry it: resumes draw the same
-    drawn = model._draw_codes(2000).categorical[:, 0]
-    assert (drawn == 3).float().mean().item() == pytest.approx(prior[3].item(), abs=0.05)
-    assert InfoGAN().objective.term("code_prior") is None  # off: the paper's uniform Cat(K)
-
-
 @pytest.mark.slow
 def test_categorical_mi_bound_climbs_past_1_5_nats(mnist_dir, tmp_path):
     trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "32", "--max_steps", "300",

@@ -72,10 +72,8 @@ class Term:
 
 def build_terms(nets: Nets, hparams: Mapping) -> list[Term]:
     """The terms the settings switch on, in the order their parts are added."""
-    from infogan.terms.code_prior import CodePrior
     from infogan.terms.contrastive import Contrastive
     from infogan.terms.fake_views import FakeViews
     from infogan.terms.real_views import RealViews
 
-    kinds = (RealViews, FakeViews, Contrastive, CodePrior)
-    return [term for kind in kinds if (term := kind.build(nets, hparams)) is not None]
+    return [term for kind in (RealViews, FakeViews, Contrastive) if (term := kind.build(nets, hparams)) is not None]
