@@ -13,9 +13,9 @@ from tests.helpers import REPO
 
 PICTURES = sorted(p for p in (REPO / "media").iterdir() if p.suffix.lower() in (".gif", ".png"))
 SCREENSHOTS = {"explorer.png", "explorer_emoji.png"}  # pages, not grids of samples: checked by their own tests
-FIGURES = {p for p in PICTURES if p.name.endswith("_curves.png")}  # plots of learning curves: their own test
+FIGURES = {p for p in PICTURES if p.name.endswith(("_curves.png", "_screens.png"))}  # docs/plot_*.py: own test
 SPRITES = [p for p in PICTURES if p.name.startswith("dsprites_") and p not in FIGURES]  # small white shapes
-COLOUR = [p for p in PICTURES if p.name.startswith("emoji_")]  # colour samples on white
+COLOUR = [p for p in PICTURES if p.name.startswith("emoji_") and p not in FIGURES]  # colour samples on white
 DIGITS = [p for p in PICTURES if p.name not in SCREENSHOTS and p not in SPRITES + COLOUR and p not in FIGURES]
 
 
