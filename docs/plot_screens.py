@@ -11,6 +11,8 @@ import argparse
 import csv
 from pathlib import Path
 
+from infogan import plots
+
 KMEANS_NMI = 0.220  # k-means on the pixels, K = 10, the same images (docs/results/emoji.md)
 
 
@@ -19,12 +21,8 @@ def main(argv=None) -> Path:
     p.add_argument("csv", help="one row per run: screen, change, seed, batches, nmi, frechet")
     p.add_argument("--out", required=True, help="the figure (.png, .svg or .pdf)")
     args = p.parse_args(argv)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = list(csv.DictReader(open(args.csv, newline="")))
+    plt = plots.pyplot()
+    rows = list(csv.DictReader(Path(args.csv).read_text().splitlines()))
     columns = list(dict.fromkeys((r["screen"], r["change"]) for r in rows))  # in the file's order
     fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     colours = {"0": "tab:blue", "1": "tab:orange", "2": "tab:green"}
@@ -46,9 +44,9 @@ def main(argv=None) -> Path:
     axes[0].set_ylim(top=max(KMEANS_NMI, max(float(r["nmi"]) for r in rows)) + 0.01)
     axes[0].set_title("emoji screen: 30 epochs (1,770 batches) unless marked; the folder recipe is F at 60 epochs")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=110)
-    print(f"wrote {args.out}")
-    return Path(args.out)
+    out = plots.save_figure(fig, args.out)
+    print(f"wrote {out}")
+    return out
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def kind(result: Mapping) -> str:
     return "factors" if "protocols" in result else "labelled" if "accuracy" in result else "folder"
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot drawing to files only, or one line saying how to install it."""
     try:
         import matplotlib
 
@@ -58,7 +59,8 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out: str | Path) -> Path:
+def save_figure(fig, out: str | Path) -> Path:
+    """Write ``fig`` to ``out`` (its suffix names the format) atomically; returns the path."""
     buf = io.BytesIO()
     fig.savefig(buf, format=Path(out).suffix.lstrip(".").lower() or "png", dpi=120, bbox_inches="tight")
     return write_atomically(out, buf.getvalue())
@@ -81,7 +83,7 @@ def overlay_figure(runs: Mapping[str, Sequence[Mapping]], panels: Mapping[str, S
                    out: str | Path, title: str = "") -> Path:
     """Several runs' learning curves: a panel per entry of ``panels`` ({title: [(label, dotted path)]}), a thin line
     per run and score, and, with more than one run, the median over runs at each x in bold. Written atomically."""
-    plt = _pyplot()
+    plt = pyplot()
     if not panels:
         raise InputError("nothing to plot: the results hold none of the scores asked for")
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
@@ -109,6 +111,6 @@ def overlay_figure(runs: Mapping[str, Sequence[Mapping]], panels: Mapping[str, S
     if title:
         fig.suptitle(title)
     try:
-        return _save(fig, out)
+        return save_figure(fig, out)
     finally:
         plt.close(fig)
