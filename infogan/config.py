@@ -71,6 +71,14 @@ def _at_least(low: float) -> Callable[[Any], Optional[str]]:
     return check
 
 
+def _between(low: float, high: float) -> Callable[[Any], Optional[str]]:
+    def check(value) -> Optional[str]:
+        ok = isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high
+        return None if ok else f"must be a number from {low:g} to {high:g}"
+
+    return check
+
+
 # Sizes beyond any InfoGAN's: the bound keeps a stranger's checkpoint from asking for gigabytes of weights.
 MAX_SIZE = 100_000
 
@@ -144,14 +152,17 @@ class ObjectiveConfig:
     lambda_cat: float = setting(1.0, "weight of the categorical information term", check=_at_least(0))
     lambda_cont: float = setting(0.1, "weight of the continuous information term", check=_at_least(0))
     lambda_real: float = setting(0.0, "weight of the invariance of Q's categories on real images under random "
-                                 "rotation, shear, scale, shift and thinner strokes (IIC); 0: off, the paper's "
-                                 "InfoGAN", check=_at_least(0))
+                                 "rotation, shear, scale, shift and thinner strokes, and colour with --style_colour "
+                                 "(IIC); 0: off, the paper's InfoGAN", check=_at_least(0))
     lambda_fake_views: float = setting(0.0, "weight of the categorical information term on restyled fakes (Q must "
                                        "recover the generator's category after the same restyling); 0: off",
                                        check=_at_least(0))
     style_rotation: float = setting(25.0, "the restyling's largest rotation of an image, in degrees (--lambda_real,"
                                     " --lambda_fake_views)", before=15.0, check=_at_least(0))
     style_shear: float = setting(0.4, "the restyling's largest shear of an image", before=0.2, check=_at_least(0))
+    style_colour: float = setting(0.0, "strength s in [0, 1] of a random colour distortion of each restyled real "
+                                  "image (SimCLR's: brightness, contrast, saturation, hue, gray; --lambda_real, "
+                                  "colour images); 0: off", check=_between(0, 1))
     augment: list = setting([], "differentiable augmentations of every image D judges, real and generated "
                             f"(DiffAugment; for small folders), any of {', '.join(AUGMENTATIONS)}; none: off",
                             nargs="*", metavar="NAME", check=_augmentations)

@@ -70,6 +70,46 @@ def random_style(images: torch.Tensor, generator: Optional[torch.Generator] = No
     return torch.where(thin == 1, eroded, warped)
 
 
+# RGB -> YIQ (NTSC): Y is the luminance, (I, Q) the chroma plane a hue change rotates
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def random_colour(images: torch.Tensor, generator: Optional[torch.Generator] = None,
+                  strength: float = 1.0) -> torch.Tensor:
+    """A copy of colour ``images`` (N, 3, H, W) in [-1, 1], each with its own random colour distortion (SimCLR's,
+    Chen et al. 2020, at ``strength`` s in [0, 1]): with probability 0.8 a brightness, contrast and saturation factor
+    each from [1 - 0.8 s, 1 + 0.8 s] and a hue rotation of up to 0.2 s of a turn; with probability 0.2 gray.
+
+    Why: Q's categories on colour images follow colour first (skin tone, a yellow face), where a kind of image keeps
+    its category in any colour. Every change is linear in the pixels (one 3 x 3 matrix and an offset per image), so
+    the batch is distorted at once. Returns (N, 3, H, W) in [-1, 1], same dtype and device.
+    """
+    n = images.shape[0]
+
+    def factor(spread: float) -> torch.Tensor:  # (N,) from [1 - spread, 1 + spread]
+        return 1 + (torch.rand(n, generator=generator) * 2 - 1) * spread
+
+    brightness, contrast, saturation = factor(0.8 * strength), factor(0.8 * strength), factor(0.8 * strength)
+    turn = (torch.rand(n, generator=generator) * 2 - 1) * 0.2 * strength * 2 * math.pi
+    jitter = torch.rand(n, generator=generator) < 0.8
+    gray = torch.rand(n, generator=generator) < 0.2
+    cos, sin, one, zero = torch.cos(turn), torch.sin(turn), torch.ones(n), torch.zeros(n)
+    # in YIQ: keep Y, scale the chroma by the saturation and rotate it by the hue turn
+    chroma = torch.stack([torch.stack([one, zero, zero], 1),
+                          torch.stack([zero, saturation * cos, -saturation * sin], 1),
+                          torch.stack([zero, saturation * sin, saturation * cos], 1)], 1)  # (N, 3, 3)
+    matrix = _YIQ.inverse() @ chroma @ _YIQ
+    matrix = torch.where(jitter[:, None, None], matrix, torch.eye(3))
+    matrix = torch.where(gray[:, None, None], _YIQ[:1].expand(3, 3), matrix)  # every channel the luminance
+    scale = torch.where(jitter, brightness, one)
+    matrix, scale = matrix.to(images.device, images.dtype), scale.to(images.device, images.dtype)
+    contrast = torch.where(jitter, contrast, one).to(images.device, images.dtype).view(n, 1, 1, 1)
+    pixels = torch.einsum("nij,njhw->nihw", matrix, (images + 1) / 2) * scale.view(n, 1, 1, 1)
+    luminance = torch.einsum("j,njhw->nhw", _YIQ[0].to(images.device, images.dtype), pixels)
+    pixels = contrast * pixels + (1 - contrast) * luminance.mean((1, 2)).view(n, 1, 1, 1)
+    return pixels.clamp(0, 1) * 2 - 1
+
+
 def iic_loss(p: torch.Tensor, p_other: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Minus the mutual information between two categorical predictions of the same images (IIC, eq. 3).
 

@@ -48,3 +48,30 @@ def test_random_style_fills_what_a_warp_brings_in_with_each_images_own_backgroun
     styled = random_style(images, torch.Generator().manual_seed(0), max_rotation_deg=45)
     assert styled[..., :2, :2].min() > 0.99 and styled[..., -2:, -2:].min() > 0.99
     assert not torch.allclose(styled, images, atol=1e-2)
+
+
+def test_random_colour_distorts_each_image_its_own_way_within_range_and_reproducibly():
+    from infogan.consistency import random_colour
+
+    images = torch.ones(64, 3, 16, 16)  # white background
+    images[:, 0, 4:12, 4:12], images[:, 1, 4:12, 4:12], images[:, 2, 4:12, 4:12] = 0.6, -0.2, -0.8  # an orange square
+    a = random_colour(images, torch.Generator().manual_seed(0))
+    assert a.shape == images.shape and torch.equal(a, random_colour(images, torch.Generator().manual_seed(0)))
+    assert a.min() >= -1 and a.max() <= 1
+    weak = random_colour(images, torch.Generator().manual_seed(0), strength=0.0)  # the same draws, no jitter
+    gray = (weak - images).abs().amax((1, 2, 3)) > 1e-5  # strength 0: only the gray copies change...
+    assert (weak[gray].amax(1) - weak[gray].amin(1)).max() < 1e-5  # ...and they are gray
+    assert 3 <= gray.sum() <= 30  # about a fifth of the copies (SimCLR's p = 0.2)
+    square = a[~gray][:, :, 8, 8]  # (N, 3): the square's colour in each coloured copy
+    hues = torch.atan2(square[:, 1] - square[:, 2], 2 * square[:, 0] - square[:, 1] - square[:, 2])
+    assert hues.std() > 0.2  # each rotated its own way
+
+
+def test_the_invariance_term_distorts_colour_images_only_when_asked():
+    from infogan import InfoGAN
+    from infogan.errors import SettingsError
+
+    assert InfoGAN(lambda_real=1.0).objective.term("real_views").colour == 0.0
+    assert InfoGAN(lambda_real=1.0, style_colour=0.5).objective.term("real_views").colour == 0.5
+    with pytest.raises(SettingsError, match="--style_colour 2.0: must be a number from 0 to 1"):
+        InfoGAN(lambda_real=1.0, style_colour=2.0)
