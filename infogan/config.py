@@ -63,20 +63,20 @@ def _positive(value) -> Optional[str]:
     return None if ok else "must be a finite number > 0"
 
 
-def _at_least(low: float) -> Callable[[Any], Optional[str]]:
-    def check(value) -> Optional[str]:
-        ok = isinstance(value, (int, float)) and math.isfinite(value) and value >= low
-        return None if ok else f"must be a finite number >= {low:g}"
-
-    return check
-
-
-def _between(low: float, high: float) -> Callable[[Any], Optional[str]]:
+def _between(low: float, high: float = math.inf) -> Callable[[Any], Optional[str]]:
     def check(value) -> Optional[str]:
         ok = isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high
-        return None if ok else f"must be a number from {low:g} to {high:g}"
+        if ok:
+            return None
+        if high == math.inf:
+            return f"must be a finite number >= {low:g}"
+        return f"must be a number from {low:g} to {high:g}"
 
     return check
+
+
+def _at_least(low: float) -> Callable[[Any], Optional[str]]:
+    return _between(low)
 
 
 # Sizes beyond any InfoGAN's: the bound keeps a stranger's checkpoint from asking for gigabytes of weights.

@@ -101,12 +101,11 @@ def random_colour(images: torch.Tensor, generator: Optional[torch.Generator] = N
     matrix = _YIQ.inverse() @ chroma @ _YIQ
     matrix = torch.where(jitter[:, None, None], matrix, torch.eye(3))
     matrix = torch.where(gray[:, None, None], _YIQ[:1].expand(3, 3), matrix)  # every channel the luminance
-    scale = torch.where(jitter, brightness, one)
-    matrix, scale = matrix.to(images.device, images.dtype), scale.to(images.device, images.dtype)
-    contrast = torch.where(jitter, contrast, one).to(images.device, images.dtype).view(n, 1, 1, 1)
-    pixels = torch.einsum("nij,njhw->nihw", matrix, (images + 1) / 2) * scale.view(n, 1, 1, 1)
-    luminance = torch.einsum("j,njhw->nhw", _YIQ[0].to(images.device, images.dtype), pixels)
-    pixels = contrast * pixels + (1 - contrast) * luminance.mean((1, 2)).view(n, 1, 1, 1)
+    scale, contrast = torch.where(jitter, brightness, one).view(n, 1, 1, 1), torch.where(jitter, contrast, one)
+    matrix, scale, contrast, luma = (t.to(images.device, images.dtype) for t in (matrix, scale, contrast, _YIQ[0]))
+    pixels = torch.einsum("nij,njhw->nihw", matrix, (images + 1) / 2) * scale
+    mean_luminance = torch.einsum("j,njhw->nhw", luma, pixels).mean((1, 2))  # (N,)
+    pixels = contrast.view(n, 1, 1, 1) * pixels + ((1 - contrast) * mean_luminance).view(n, 1, 1, 1)
     return pixels.clamp(0, 1) * 2 - 1
 
 

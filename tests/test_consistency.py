@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from infogan.consistency import iic_loss, random_style
+from infogan import InfoGAN
+from infogan.consistency import iic_loss, random_colour, random_style
+from infogan.errors import SettingsError
 
 
 def test_iic_loss_is_minus_ln_k_for_agreeing_confident_balanced_predictions_and_zero_for_collapse():
@@ -51,8 +53,6 @@ def test_random_style_fills_what_a_warp_brings_in_with_each_images_own_backgroun
 
 
 def test_random_colour_distorts_each_image_its_own_way_within_range_and_reproducibly():
-    from infogan.consistency import random_colour
-
     images = torch.ones(64, 3, 16, 16)  # white background
     images[:, 0, 4:12, 4:12], images[:, 1, 4:12, 4:12], images[:, 2, 4:12, 4:12] = 0.6, -0.2, -0.8  # an orange square
     a = random_colour(images, torch.Generator().manual_seed(0))
@@ -68,9 +68,6 @@ def test_random_colour_distorts_each_image_its_own_way_within_range_and_reproduc
 
 
 def test_the_invariance_term_distorts_colour_images_only_when_asked():
-    from infogan import InfoGAN
-    from infogan.errors import SettingsError
-
     assert InfoGAN(lambda_real=1.0).objective.term("real_views").colour == 0.0
     assert InfoGAN(lambda_real=1.0, style_colour=0.5).objective.term("real_views").colour == 0.5
     with pytest.raises(SettingsError, match="--style_colour 2.0: must be a number from 0 to 1"):
