@@ -18,11 +18,13 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import convert_inf
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_warn
 
 from infogan import render
 from infogan.data import dsprites
 from infogan.errors import InputError
 from infogan.files import write_atomically
+from infogan.label_free import label_free_checks, model_generate
 from infogan.metrics import disentanglement_scores
 
 
@@ -182,6 +184,43 @@ class DisentanglementScores(pl.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.history = [(int(b), s) for b, s in state_dict.get("history", [])]
+
+
+class LabelFreeChecks(pl.Callback):
+    """The label-free checks (:mod:`infogan.label_free`) after every epoch, on every dataset: TensorBoard
+    ``label_free/noise``, ``label_free/duplicates`` and ``label_free/<code>``, and a warning the first time the
+    generator ignores its noise or collapses, so the failure users of colour InfoGANs report is seen while the run
+    goes on, with the epoch checkpoints from before it still there.
+
+    The same ``n`` sample pairs of seed 0 as ``evaluate``'s checks, so an epoch's values are what ``evaluate`` reports
+    for that epoch's checkpoint. Nothing is drawn from the global random stream (resume stays exact); every rank
+    computes the same numbers and none is collected across ranks. ``warned`` (the failures already warned about) is
+    saved in checkpoints, so a resumed run does not warn again.
+    """
+
+    def __init__(self, n: int = 256) -> None:
+        self.n = n
+        self.warned: list[str] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        checks = label_free_checks(model_generate(pl_module), pl_module.latent, self.n)
+        pl_module.log_dict({"label_free/noise": checks["noise"], "label_free/duplicates": checks["duplicates"],
+                            **{f"label_free/{name}": v for name, v in checks["codes"].items()}}, sync_dist=False)
+        for reading in checks["readings"]:
+            failure = reading.split(":")[0]
+            if failure in ("noise ignored", "collapse") and failure not in self.warned:
+                self.warned.append(failure)
+                rank_zero_warn(f"epoch {trainer.current_epoch}: {reading}; earlier epochs' checkpoints (kept with "
+                               "--epoch_checkpoints) hold the generator from before it (docs/evaluation.md, "
+                               "label-free checks)")
+
+    def state_dict(self) -> dict:
+        return {"warned": list(self.warned)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.warned = list(state_dict.get("warned", []))
 
 
 class StopAfterBatches(pl.Callback):

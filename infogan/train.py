@@ -283,6 +283,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
     from infogan.callbacks import (
         DisentanglementScores,
         EpochProgressBar,
+        LabelFreeChecks,
         LatentTraversalGIF,
         SampleGrid,
         StopAfterBatches,
@@ -314,7 +315,7 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
                        *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
                        LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                           nrow=max(1, round(args.gif_samples ** 0.5))),
-                       *([DisentanglementScores()] if factors else []),
+                       LabelFreeChecks(), *([DisentanglementScores()] if factors else []),
                        *([StopAfterBatches(args.max_steps)] if args.max_steps > 0 else []), *callbacks],
             log_every_n_steps=args.log_every_n_steps,
         )

@@ -36,3 +36,41 @@ def test_callback_writes_every_n_epochs_and_at_the_end(tmp_path):
     assert [e.step for e in events.Images("media/progress")] == [1, 2, 3]
     assert events.Images("media/cat0")[0].encoded_image_string[:6] == b"GIF89a"  # animated in TensorBoard
     assert len(gif.seconds) == 4 and all(s > 0 for s in gif.seconds)
+
+
+def _fit(callback, epochs: int, model=None):
+    model = model if model is not None else InfoGAN()
+    trainer = pl.Trainer(max_epochs=epochs, limit_train_batches=1, logger=False, callbacks=[callback],
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         accelerator="cpu")
+    trainer.fit(model, train_dataloaders=fake_batches())
+    return trainer, model
+
+
+def test_the_label_free_checks_are_logged_each_epoch_as_evaluate_computes_them():
+    from infogan.callbacks import LabelFreeChecks
+    from infogan.label_free import label_free_checks, model_generate
+
+    trainer, model = _fit(LabelFreeChecks(n=32), 1)
+    expected = label_free_checks(model_generate(model), model.latent, n=32)  # evaluate's call, on the trained model
+    logged = trainer.callback_metrics
+    assert float(logged["label_free/noise"]) == pytest.approx(expected["noise"], abs=1e-6)
+    assert float(logged["label_free/duplicates"]) == pytest.approx(expected["duplicates"])
+    for name in ("cat0", "cont0", "cont1"):
+        assert float(logged[f"label_free/{name}"]) == pytest.approx(expected["codes"][name], abs=1e-6)
+    assert expected["noise"] > 0.1  # a fresh generator is not called collapsed
+
+
+def test_a_collapse_is_warned_about_once_and_a_resumed_run_remembers_it():
+    from infogan.callbacks import LabelFreeChecks
+
+    model = InfoGAN()
+    model.generator.register_forward_hook(lambda module, inputs, output: output * 0)  # one image
+    checks = LabelFreeChecks(n=16)
+    with pytest.warns(UserWarning, match="epoch 0: collapse: every sample is the same image") as caught:
+        trainer, _ = _fit(checks, 2, model)
+    assert sum("collapse" in str(w.message) for w in caught) == 1  # epoch 1 collapsed too: no second warning
+    assert float(trainer.callback_metrics["label_free/duplicates"]) == 1.0 and checks.warned == ["collapse"]
+    resumed = LabelFreeChecks()
+    resumed.load_state_dict(checks.state_dict())
+    assert resumed.warned == ["collapse"]

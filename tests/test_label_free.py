@@ -65,3 +65,12 @@ def test_the_pixel_frechet_distance_is_near_zero_for_the_real_distribution_and_g
                                        real, n=2000)
     assert same < 0.1 * min(shifted, collapsed)
     assert same >= 0.0
+
+
+def test_checking_a_model_leaves_the_global_random_stream_alone():
+    from infogan import InfoGAN
+
+    model = InfoGAN(noise_dim=4, categorical=[3], continuous=1)
+    state = torch.get_rng_state()
+    label_free_checks(model_generate(model), model.latent, n=8)
+    assert torch.equal(torch.get_rng_state(), state)  # a run checked as it trains resumes exactly

@@ -67,6 +67,9 @@ def test_short_run_writes_tensorboard_scalars_images_and_last_ckpt(mnist_dir, tm
             "d(g(z))"} <= scalars
     assert len(events.Scalars("mi/cat0")) == 6  # one per batch at --log_every_n_steps 1
     assert [e.step for e in events.Images("samples")] == [3, 6]  # one grid per epoch, at the batch count
+    # the collapse watch, once per epoch at the step of the epoch's last batch, as Lightning steps every scalar
+    assert [e.step for e in events.Scalars("label_free/noise")] == [e.step for e in events.Scalars("val/nmi")] == [2, 5]
+    assert {"label_free/duplicates", "label_free/cat0", "label_free/cont1"} <= scalars
 
 
 @pytest.mark.slow
