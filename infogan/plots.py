@@ -14,16 +14,16 @@ from typing import Any, Mapping, Optional, Sequence
 
 from infogan.errors import InputError
 from infogan.files import write_atomically
+from infogan.protocols import PROTOCOLS
 
 # panel title -> [(line label, dotted path)], per kind of result (the first whose first path is present is drawn)
-_PROTOCOLS = ("infogan_cr", "disentanglement_lib", "quick")
 PANELS = {
     "labelled": {
         "accuracy (%)": [("Q on the test images", "accuracy"), ("generator's samples", "samples.matched_accuracy")],
         "Frechet distance (classifier features)": [("samples vs test images", "samples.frechet_distance")],
     },
-    "factors": {"FactorVAE metric": [(name, f"protocols.{name}.factor_vae") for name in _PROTOCOLS],
-                "MIG": [(name, f"protocols.{name}.mig") for name in _PROTOCOLS]},
+    "factors": {"FactorVAE metric": [(name, f"protocols.{name}.factor_vae") for name in PROTOCOLS],
+                "MIG": [(name, f"protocols.{name}.mig") for name in PROTOCOLS]},
     "folder": {
         "NMI with the labels": [("cat0", "labels.categorical.nmi"), ("k-means on pixels", "labels.kmeans_pixels.nmi")],
         "label-free checks": [("noise effect", "label_free.noise"), ("near-duplicates", "label_free.duplicates")],
