@@ -190,7 +190,7 @@ class LabelFreeChecks(pl.Callback):
     """The label-free checks (:mod:`infogan.label_free`) after every epoch, on every dataset: TensorBoard
     ``label_free/noise``, ``label_free/duplicates`` and ``label_free/<code>``, and a warning the first time the
     generator ignores its noise or collapses, so the failure users of colour InfoGANs report is seen while the run
-    goes on, with the epoch checkpoints from before it still there.
+    goes on, with the epoch checkpoints from before it still there. Its own cost is logged as ``label_free/seconds``.
 
     The same ``n`` sample pairs of seed 0 as ``evaluate``'s checks, so an epoch's values are what ``evaluate`` reports
     for that epoch's checkpoint. Nothing is drawn from the global random stream (resume stays exact); every rank
@@ -205,9 +205,11 @@ class LabelFreeChecks(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
             return
+        start = time.perf_counter()
         checks = label_free_checks(model_generate(pl_module), pl_module.latent, self.n)
         pl_module.log_dict({"label_free/noise": checks["noise"], "label_free/duplicates": checks["duplicates"],
-                            **{f"label_free/{name}": v for name, v in checks["codes"].items()}}, sync_dist=False)
+                            **{f"label_free/{name}": v for name, v in checks["codes"].items()},
+                            "label_free/seconds": time.perf_counter() - start}, sync_dist=False)
         for reading in checks["readings"]:
             failure = reading.split(":")[0]
             if failure in ("noise ignored", "collapse") and failure not in self.warned:

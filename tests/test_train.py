@@ -69,7 +69,7 @@ def test_short_run_writes_tensorboard_scalars_images_and_last_ckpt(mnist_dir, tm
     assert [e.step for e in events.Images("samples")] == [3, 6]  # one grid per epoch, at the batch count
     # the collapse watch, once per epoch at the step of the epoch's last batch, as Lightning steps every scalar
     assert [e.step for e in events.Scalars("label_free/noise")] == [e.step for e in events.Scalars("val/nmi")] == [2, 5]
-    assert {"label_free/duplicates", "label_free/cat0", "label_free/cont1"} <= scalars
+    assert {"label_free/duplicates", "label_free/cat0", "label_free/cont1", "label_free/seconds"} <= scalars
 
 
 @pytest.mark.slow
