@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "they are also written at the end of training")
     g.add_argument("--gif_samples", type=cli.whole(1), default=64,
                    help="images per GIF frame (one per fixed noise vector)")
+    g.add_argument("--label_free_samples", type=cli.whole(0), default=256,
+                   help="sample pairs of the label-free checks after every epoch (TensorBoard label_free/*, a warning "
+                        "on a collapse; evaluate's numbers with its default); 0 turns the watch off")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")
     g.add_argument("--epoch_checkpoints", action="store_true",
                    help="also keep a weights-only checkpoints/epochNN.ckpt after every epoch (NN from 00; about 53 MB "
@@ -315,7 +318,8 @@ def build_trainer(args: argparse.Namespace, labelled: bool, callbacks: Sequence[
                        *checkpointing(labelled and args.limit_val_batches != 0, args.epoch_checkpoints),
                        LatentTraversalGIF(every_n_epochs=args.gif_every_n_epochs, n=args.gif_samples,
                                           nrow=max(1, round(args.gif_samples ** 0.5))),
-                       LabelFreeChecks(), *([DisentanglementScores()] if factors else []),
+                       *([LabelFreeChecks(args.label_free_samples)] if args.label_free_samples else []),
+                       *([DisentanglementScores()] if factors else []),
                        *([StopAfterBatches(args.max_steps)] if args.max_steps > 0 else []), *callbacks],
             log_every_n_steps=args.log_every_n_steps,
         )

@@ -28,6 +28,21 @@ def _quiet_lightning():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _small_label_free_watch(monkeypatch):
+    """Training runs in tests check 16 sample pairs after each epoch, not 256: a tenth of the cost; no test reads the
+    values of a run started from the command line (tests/test_callbacks.py checks them at evaluate's 256)."""
+    from infogan import train
+
+    build = train.build_parser
+
+    def build_small():
+        parser = build()
+        parser.set_defaults(label_free_samples=16)
+        return parser
+    monkeypatch.setattr(train, "build_parser", build_small)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(mnist_dir, tmp_path_factory) -> Path:
     """A real 1-epoch, 2-batch MNIST training run with validation (logs, GIFs, checkpoints); its version folder."""

@@ -75,8 +75,9 @@ def test_short_run_writes_tensorboard_scalars_images_and_last_ckpt(mnist_dir, tm
 @pytest.mark.slow
 def test_max_steps_counts_batches(mnist_dir, tmp_path):
     trainer = main(["--data_dir", str(mnist_dir), "--batch_size", "8", "--max_steps", "4",
-                    "--limit_val_batches", "0", "--log_dir", str(tmp_path)])
+                    "--limit_val_batches", "0", "--log_dir", str(tmp_path), "--label_free_samples", "0"])
     assert trainer.fit_loop.epoch_loop.batch_progress.total.completed == 4 and trainer.global_step == 8
+    assert not any(name.startswith("label_free/") for name in trainer.callback_metrics)  # 0: the watch is off
 
 
 @pytest.mark.slow
