@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "they are also written at the end of training")
     g.add_argument("--gif_samples", type=cli.whole(1), default=64,
                    help="images per GIF frame (one per fixed noise vector)")
-    g.add_argument("--label_free_samples", type=cli.whole(0), default=256,
+    g.add_argument("--label_free_samples", type=cli.whole(2, allow=(0,)), default=256,
                    help="sample pairs of the label-free checks after every epoch (TensorBoard label_free/*, a warning "
                         "on a collapse; evaluate's numbers with its default); 0 turns the watch off")
     g.add_argument("--ckpt_path", default=None, help="checkpoint to resume from (epoch, step and optimizer state)")

@@ -46,6 +46,7 @@ def test_a_bug_that_raises_a_plain_value_error_keeps_its_traceback(monkeypatch, 
     (train.main, ["--max_steps", "0"], "--max_steps"),
     (train.main, ["--limit_train_batches", "0"], "--limit_train_batches"),
     (train.main, ["--gif_samples", "0"], "--gif_samples"),
+    (train.main, ["--label_free_samples", "1"], "--label_free_samples"),
     (generate.main, ["x.ckpt", "--nrow", "0"], "--nrow"),
     (evaluate.main, ["x.ckpt", "--mi_samples", "0"], "--mi_samples"),
 ], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else None)
