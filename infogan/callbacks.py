@@ -198,6 +198,8 @@ class LabelFreeChecks(pl.Callback):
     saved in checkpoints, so a resumed run does not warn again.
     """
 
+    WATCHED = ("noise ignored", "collapse")  # of label_free.FAILURES: a code that changes nothing is no emergency
+
     def __init__(self, n: int = 256) -> None:
         self.n = n
         self.warned: list[str] = []
@@ -210,9 +212,8 @@ class LabelFreeChecks(pl.Callback):
         pl_module.log_dict({"label_free/noise": checks["noise"], "label_free/duplicates": checks["duplicates"],
                             **{f"label_free/{name}": v for name, v in checks["codes"].items()},
                             "label_free/seconds": time.perf_counter() - start}, sync_dist=False)
-        for reading in checks["readings"]:
-            failure = reading.split(":")[0]
-            if failure in ("noise ignored", "collapse") and failure not in self.warned:
+        for failure, reading in checks["failures"].items():
+            if failure in self.WATCHED and failure not in self.warned:
                 self.warned.append(failure)
                 rank_zero_warn(f"epoch {trainer.current_epoch}: {reading}; earlier epochs' checkpoints (kept with "
                                "--epoch_checkpoints) hold the generator from before it (docs/evaluation.md, "

@@ -35,6 +35,7 @@ NOISE_IGNORED = 0.1
 CODE_UNUSED = 0.05
 NEAR = 0.1  # of the typical distance between unrelated samples: a near-duplicate
 COLLAPSE = 0.2  # share of samples with a near-duplicate
+FAILURES = ("noise ignored", "codes unused", "collapse")  # what a reading can name; the keys of "failures"
 
 
 def _rms(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -46,7 +47,8 @@ def _rms(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def label_free_checks(generate: Generate, spec: LatentSpec, n: int = 256, seed: int = 0) -> dict:
     """The checks of the module doc on ``n`` sample pairs drawn from ``seed``.
 
-    Returns {"noise", "codes" {name: effect}, "duplicates", "typical_distance", "readings" [one line each]}.
+    Returns {"noise", "codes" {name: effect}, "duplicates", "typical_distance", "readings" [one line each],
+    "failures" {failure: its reading}}; the failures are among :data:`FAILURES`.
     """
     if n < 2:
         raise ValueError(f"label_free_checks needs at least 2 samples, got {n}")
@@ -55,8 +57,9 @@ def label_free_checks(generate: Generate, spec: LatentSpec, n: int = 256, seed: 
     images = generate(base).float().cpu()
     typical = float(_rms(images, generate(other).float().cpu()).mean())
     if typical < 1e-6:
+        reading = "collapse: every sample is the same image"
         return {"noise": 0.0, "codes": dict.fromkeys(spec.code_names, 0.0), "duplicates": 1.0, "typical_distance": 0.0,
-                "readings": ["collapse: every sample is the same image"]}
+                "readings": [reading], "failures": {"collapse": reading}}
 
     def effect(changed: LatentSample) -> float:
         return float(_rms(images, generate(changed).float().cpu()).mean()) / typical
@@ -76,16 +79,24 @@ def label_free_checks(generate: Generate, spec: LatentSpec, n: int = 256, seed: 
     distances.fill_diagonal_(float("inf"))
     duplicates = float((distances.min(dim=1).values < NEAR * typical).float().mean())
 
-    readings = []
+    readings, failures = [], {}
+
+    def read(failed: bool, failure: str, bad: str, good: str) -> None:
+        readings.append(bad if failed else good)
+        if failed:
+            failures[failure] = bad
+
     if spec.noise_dim:
-        readings.append(f"noise ignored: samples with the same codes differ by {noise:.2f} of unrelated ones"
-                        if noise < NOISE_IGNORED else f"noise used ({noise:.2f} of the difference of unrelated ones)")
+        read(noise < NOISE_IGNORED, "noise ignored",
+             f"noise ignored: samples with the same codes differ by {noise:.2f} of unrelated ones",
+             f"noise used ({noise:.2f} of the difference of unrelated ones)")
     unused = [name for name, v in codes.items() if v < CODE_UNUSED]
-    readings.append(f"codes that change nothing: {', '.join(unused)}" if unused else "every code changes the images")
-    readings.append(f"collapse: {duplicates:.0%} of samples have a near-duplicate" if duplicates > COLLAPSE
-                    else f"no collapse ({duplicates:.0%} of samples have a near-duplicate)")
+    read(bool(unused), "codes unused", f"codes that change nothing: {', '.join(unused)}",
+         "every code changes the images")
+    read(duplicates > COLLAPSE, "collapse", f"collapse: {duplicates:.0%} of samples have a near-duplicate",
+         f"no collapse ({duplicates:.0%} of samples have a near-duplicate)")
     return {"noise": noise, "codes": codes, "duplicates": duplicates, "typical_distance": typical,
-            "readings": readings}
+            "readings": readings, "failures": failures}
 
 
 def model_generate(model) -> Generate:

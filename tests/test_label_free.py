@@ -26,21 +26,25 @@ def test_a_healthy_generator_uses_its_noise_and_every_code():
     out = label_free_checks(_linear(), SPEC, n=128)
     assert out["noise"] > 0.5 and min(out["codes"].values()) > 0.1 and out["duplicates"] < 0.05
     assert out["readings"][0].startswith("noise used") and out["readings"][1] == "every code changes the images"
-    assert out["readings"][2].startswith("no collapse")
+    assert out["readings"][2].startswith("no collapse") and out["failures"] == {}
 
 
 def test_a_generator_that_ignores_its_noise_and_one_code_is_named():
     out = label_free_checks(_linear(weight_noise=0.0, dead="cont1"), SPEC, n=128)
     assert out["noise"] == 0.0 and out["codes"]["cont1"] == 0.0 and out["codes"]["cat0"] > 0.1
     assert out["readings"][0].startswith("noise ignored") and out["readings"][1] == "codes that change nothing: cont1"
+    assert out["failures"]["noise ignored"] == out["readings"][0]
+    assert out["failures"]["codes unused"] == out["readings"][1]
 
 
 def test_a_collapsed_generator_is_named_a_collapse():
     out = label_free_checks(lambda codes: torch.zeros(len(codes.z), 1, 8, 8), SPEC, n=64)
     assert out["readings"] == ["collapse: every sample is the same image"] and out["duplicates"] == 1.0
+    assert out["failures"] == {"collapse": out["readings"][0]}  # one failure named, though the noise changes nothing
     few = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))  # three images, whatever the input
     out = label_free_checks(lambda codes: few[codes.categorical[:, 0] % 3], SPEC, n=64)
     assert out["duplicates"] == 1.0 and out["readings"][-1].startswith("collapse: 100%")
+    assert set(out["failures"]) == {"noise ignored", "codes unused", "collapse"}  # only cat0 picks the image
 
 
 def test_the_checks_run_on_a_model_in_eval_mode():
