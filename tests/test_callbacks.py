@@ -61,16 +61,39 @@ def test_the_label_free_checks_are_logged_each_epoch_as_evaluate_computes_them()
     assert expected["noise"] > 0.1  # a fresh generator is not called collapsed
 
 
-def test_a_collapse_is_warned_about_once_and_a_resumed_run_remembers_it():
+def _collapsing_in(epochs: set[int]) -> InfoGAN:
+    """A model whose generator draws one image (zeros) in the given epochs and is itself in the others."""
+    model = InfoGAN()
+    model.generator.register_forward_hook(
+        lambda module, inputs, output: output * 0 if model.current_epoch in epochs else output)
+    return model
+
+
+def test_a_collapse_is_warned_about_when_it_persists_once_per_episode_and_a_resumed_run_goes_on_counting():
     from infogan.callbacks import LabelFreeChecks
 
-    model = InfoGAN()
-    model.generator.register_forward_hook(lambda module, inputs, output: output * 0)  # one image
     checks = LabelFreeChecks(n=16)
-    with pytest.warns(UserWarning, match="epoch 0: collapse: every sample is the same image") as caught:
-        trainer, _ = _fit(checks, 2, model)
-    assert sum("collapse" in str(w.message) for w in caught) == 1  # epoch 1 collapsed too: no second warning
-    assert float(trainer.callback_metrics["label_free/duplicates"]) == 1.0 and checks.warned == ["collapse"]
+    expected = "epoch 1, 2 epochs in a row: collapse: every sample is the same image"
+    with pytest.warns(UserWarning, match=expected) as caught:
+        trainer, _ = _fit(checks, 3, _collapsing_in({0, 1, 2}))
+    assert sum("collapse" in str(w.message) for w in caught) == 1  # epoch 2 collapsed too: no second warning
+    assert float(trainer.callback_metrics["label_free/duplicates"]) == 1.0 and checks.streaks == {"collapse": 3}
     resumed = LabelFreeChecks()
     resumed.load_state_dict(checks.state_dict())
-    assert resumed.warned == ["collapse"]
+    assert resumed.streaks == {"collapse": 3}
+    old = LabelFreeChecks()
+    old.load_state_dict({"warned": ["collapse"]})  # the state the first version saved: already warned
+    assert old.streaks == {"collapse": 2}
+
+
+def test_a_one_epoch_collapse_is_not_warned_about_and_a_collapse_that_comes_back_is_warned_about_again():
+    import warnings
+
+    from infogan.callbacks import LabelFreeChecks
+
+    checks = LabelFreeChecks(n=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _fit(checks, 7, _collapsing_in({0, 1, 3, 5, 6}))  # a collapse, a one-epoch blip (a GAN's swings), another
+    warned = [str(w.message).split(":")[0] for w in caught if "in a row" in str(w.message)]
+    assert warned == ["epoch 1, 2 epochs in a row", "epoch 6, 2 epochs in a row"]
