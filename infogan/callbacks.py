@@ -58,7 +58,9 @@ class SampleGrid(pl.Callback):
 
 
 class LatentTraversalGIF(pl.Callback):
-    """Latent traversal GIFs, written to ``<log_dir>/media/`` and to TensorBoard as animated images.
+    """Latent traversal GIFs, written to ``<log_dir>/media/`` and to TensorBoard as animated images (the progress grid
+    as a still per epoch there: TensorBoard's step slider plays it, and the whole GIF logged each epoch would grow the
+    log with the square of the epochs).
 
     * ``cat<i>.gif`` per categorical code: one frame per value 0..K-1; each frame an ``n``-image grid, one image
       per fixed noise vector, the other codes held fixed.
@@ -102,12 +104,15 @@ class LatentTraversalGIF(pl.Callback):
         self.progress_frames = [f.float() / 255 for f in state_dict.get("progress_frames", [])]
         self.written_at = list(state_dict.get("written_at", []))
 
-    def _emit(self, trainer: pl.Trainer, name: str, frames: list) -> None:
+    def _emit(self, trainer: pl.Trainer, name: str, frames: list, animate: bool = True) -> None:
+        """Write ``name``.gif; log it to TensorBoard animated, or (``animate=False``) its last frame as a still."""
         data = render.gif_bytes(frames, self.duration_ms)
         write_atomically(self._media_path / f"{name}.gif", data)
         writer = _tensorboard(trainer)
-        if writer is not None:
+        if writer is not None and animate:
             render.add_tensorboard_gif(writer, f"media/{name}", data, tuple(frames[0].shape[1:]), logger_step(trainer))
+        elif writer is not None:
+            writer.add_image(f"media/{name}", frames[-1], logger_step(trainer))
 
     def write_traversals(self, trainer: pl.Trainer, pl_module, epoch: int) -> None:
         """Write every traversal GIF; ``epoch`` is the 1-based number of the epoch just finished."""
@@ -126,7 +131,7 @@ class LatentTraversalGIF(pl.Callback):
             return
         start = time.perf_counter()
         self.progress_frames.append(render.progress_grid(pl_module, seed=self.seed))
-        self._emit(trainer, "progress", self.progress_frames)
+        self._emit(trainer, "progress", self.progress_frames, animate=False)
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:  # current_epoch is 0-based during the epoch
             self.write_traversals(trainer, pl_module, trainer.current_epoch + 1)
         self._record(pl_module, time.perf_counter() - start)

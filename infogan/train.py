@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 # torch and Lightning are imported where a run is built, not here: the flags are parsed first, so --help and a bad
 # flag answer at once instead of after several seconds of imports.
 
+# Traversal GIFs a run writes by default. Written every epoch, a 60-epoch emoji run at 32 px added about 4 MB to its
+# TensorBoard log and 5 s to each 35 s epoch (docs/performance.md).
+GIF_WRITES = 12
+
 
 def recipe(dataset: str) -> dict:
     """The model settings a new run on ``dataset`` gets for the flags left out: its record's recipe and pixel range
@@ -51,6 +55,8 @@ def resolve_settings(args: argparse.Namespace, resumed: Optional[dict]) -> None:
         args.batch_size = info.batch_size
     if args.max_epochs is None:
         args.max_epochs = info.max_epochs
+    if args.gif_every_n_epochs is None:
+        args.gif_every_n_epochs = max(1, args.max_epochs // GIF_WRITES)
     if args.limit_train_batches is None:
         args.limit_train_batches = info.batches_per_epoch or 1.0
 
@@ -147,9 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--log_dir", default="lightning_logs",
                    help="TensorBoard logs and checkpoints go to LOG_DIR/version_N")
     g.add_argument("--log_every_n_steps", type=int, default=50, help="write scalars every N batches")
-    g.add_argument("--gif_every_n_epochs", type=cli.whole(1), default=1,
+    g.add_argument("--gif_every_n_epochs", type=cli.whole(1), default=None,
                    help="write latent traversal GIFs (LOG_DIR/version_N/media, TensorBoard) every N epochs; "
-                        "they are also written at the end of training")
+                        f"they are also written at the end of training (default: about {GIF_WRITES} a run, every "
+                        f"max(1, max_epochs // {GIF_WRITES}) epochs: every epoch on MNIST, every 5th on a folder)")
     g.add_argument("--gif_samples", type=cli.whole(1), default=64,
                    help="images per GIF frame (one per fixed noise vector)")
     g.add_argument("--label_free_samples", type=cli.whole(2, allow=(0,)), default=256,

@@ -35,6 +35,9 @@ def test_callback_writes_every_n_epochs_and_at_the_end(tmp_path):
     assert [e.step for e in events.Images("media/cat0")] == [2, 3]
     assert [e.step for e in events.Images("media/progress")] == [1, 2, 3]
     assert events.Images("media/cat0")[0].encoded_image_string[:6] == b"GIF89a"  # animated in TensorBoard
+    # the progress grid goes to TensorBoard as a still per epoch (its step slider plays them), not a growing GIF
+    stills = [e.encoded_image_string for e in events.Images("media/progress")]
+    assert all(s[:4] == b"\x89PNG" for s in stills) and max(map(len, stills)) < 2 * min(map(len, stills))
     assert len(gif.seconds) == 4 and all(s > 0 for s in gif.seconds)
 
 

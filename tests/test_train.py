@@ -345,6 +345,8 @@ def test_a_real_colour_folder_trains_the_screened_folder_recipe_from_the_folder_
     assert model.latent.categorical == (10,) and model.latent.continuous == 2 and model.latent.noise_dim == 62
     assert model.hparams.lr_g == 2e-4 and trainer.max_epochs == 60 and trainer.global_step == 2 * 2
     assert model.hparams.lambda_real == 1.0 and model.hparams.augment == ["translation", "cutout"]
+    gifs = next(c for c in trainer.callbacks if type(c).__name__ == "LatentTraversalGIF")
+    assert gifs.every_n_epochs == 5  # a dozen traversal writes in 60 epochs, not 60
     images, _ = next(iter(trainer.datamodule.train_dataloader()))
     assert images.shape == (64, 3, 32, 32)
     corners_white = (images[:, :, 0, 0] == 255).all(1).float().mean()
