@@ -88,6 +88,7 @@ class LatentTraversalGIF(pl.Callback):
         self.every_n_epochs, self.n, self.nrow, self.frames = every_n_epochs, n, nrow, frames
         self.seed, self.media_dir, self.duration_ms = seed, media_dir, duration_ms
         self.progress_frames: list = []
+        self._gif_frames: list = []  # progress_frames made into GIF frames (render.gif_frame)
         self.written_at: list[int] = []  # epochs (1-based) whose traversals were written
         self.seconds: list[float] = []  # wall time of each call, for the cost per epoch
 
@@ -104,15 +105,16 @@ class LatentTraversalGIF(pl.Callback):
         self.progress_frames = [f.float() / 255 for f in state_dict.get("progress_frames", [])]
         self.written_at = list(state_dict.get("written_at", []))
 
-    def _emit(self, trainer: pl.Trainer, name: str, frames: list, animate: bool = True) -> None:
-        """Write ``name``.gif; log it to TensorBoard animated, or (``animate=False``) its last frame as a still."""
+    def _emit(self, trainer: pl.Trainer, name: str, frames: list, still: Optional[torch.Tensor] = None) -> None:
+        """Write ``name``.gif of ``frames`` (tensors, or GIF frames made by :func:`render.gif_frame`); log it to
+        TensorBoard animated (tensors), or only ``still`` where one is given."""
         data = render.gif_bytes(frames, self.duration_ms)
         write_atomically(self._media_path / f"{name}.gif", data)
         writer = _tensorboard(trainer)
-        if writer is not None and animate:
+        if writer is not None and still is None:
             render.add_tensorboard_gif(writer, f"media/{name}", data, tuple(frames[0].shape[1:]), logger_step(trainer))
         elif writer is not None:
-            writer.add_image(f"media/{name}", frames[-1], logger_step(trainer))
+            writer.add_image(f"media/{name}", still, logger_step(trainer))
 
     def write_traversals(self, trainer: pl.Trainer, pl_module, epoch: int) -> None:
         """Write every traversal GIF; ``epoch`` is the 1-based number of the epoch just finished."""
@@ -131,7 +133,9 @@ class LatentTraversalGIF(pl.Callback):
             return
         start = time.perf_counter()
         self.progress_frames.append(render.progress_grid(pl_module, seed=self.seed))
-        self._emit(trainer, "progress", self.progress_frames, animate=False)
+        # each frame made once (after a resume: the restored ones, once), not all of them every epoch
+        self._gif_frames += [render.gif_frame(f) for f in self.progress_frames[len(self._gif_frames):]]
+        self._emit(trainer, "progress", self._gif_frames, still=self.progress_frames[-1])
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:  # current_epoch is 0-based during the epoch
             self.write_traversals(trainer, pl_module, trainer.current_epoch + 1)
         self._record(pl_module, time.perf_counter() - start)
