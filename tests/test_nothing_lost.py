@@ -37,9 +37,10 @@ def test_a_write_goes_through_its_own_folder_and_a_failed_one_leaves_the_old_fil
 
 
 def test_the_trainer_writes_checkpoints_with_the_atomic_writer(tmp_path):
-    from infogan.train import build_trainer
+    from infogan.train import build_trainer, resolve_settings
 
     args = build_parser().parse_args(["--log_dir", str(tmp_path)])
+    resolve_settings(args, resumed=None)  # the flags left out, as main fills them
     trainer = build_trainer(args, labelled=False, optimizer_steps=lambda n: 2 * n)
     assert isinstance(trainer.strategy.checkpoint_io, checkpoint.AtomicCheckpointIO)
 
